@@ -1,0 +1,199 @@
+// Package auth decides who may use the protected sites: it verifies Google
+// ID tokens at sign-in, keeps the result in a signed and encrypted session
+// cookie, and answers nginx's auth_request sub-requests.
+//
+// A Handler serves five routes; the caller (doorman's main package) maps them:
+//
+//	keys, _ := auth.LoadOrCreateKeys("doorman.key")
+//	h, err := auth.New(auth.Config{
+//		ClientID:  "1234.apps.googleusercontent.com",
+//		Allowlist: watcher, // *whitelist.Watcher
+//		Keys:      keys,
+//		// ...
+//	})
+//	e.Match([]string{"GET", "HEAD"}, "/auth", h.Check)
+//	e.GET("/login", h.Login)
+//	e.POST("/callback", h.Callback)
+//	e.GET("/logout", h.Logout)
+//	e.GET("/", h.Home)
+//
+// Handlers render the templates login.html, signedin.html and forbidden.html
+// through the Echo renderer; errors are returned as *echo.HTTPError for the
+// server's error handler to render.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Allowlist reports who is on which list right now. *whitelist.Watcher
+// satisfies it. list "" is the main list.
+type Allowlist interface {
+	// Contains reports whether email is on list; an unknown list contains nobody.
+	Contains(list, email string) bool
+	// ListsOf names every list email is on, main list ("") first; empty if none.
+	ListsOf(email string) []string
+}
+
+// Config configures a Handler. Fields without a "nil means" default are required.
+type Config struct {
+	ClientID  string    // Google OAuth client ID; ID tokens must carry it as aud
+	Allowlist Allowlist // who may sign in and use each site
+	Keys      [][]byte  // secrets from the secret file; the first signs, all verify
+
+	CookieName   string        // session cookie name
+	CookieDomain string        // "" means a host-only cookie
+	CookieTTL    time.Duration // session lifetime
+	CookieSecure bool          // the cookie's Secure attribute; false also allows http redirects
+
+	HostedDomain    string   // if set, the token's hd claim must equal it (ASCII case-insensitive)
+	RedirectDomains []string // hosts rd may point to (CONTRACT §3); empty means relative paths only
+	PublicURL       string   // doorman's public base URL; "" means relative URLs
+
+	HTTPClient *http.Client     // for Google's keys; nil means a client on http.DefaultTransport with a 10 s timeout
+	Logger     *slog.Logger     // nil means discard
+	Now        func() time.Time // nil means time.Now
+	Context    context.Context  // scopes the token validator; nil means context.Background()
+}
+
+// Sentinel errors. Handlers wrap them; callers branch with errors.Is.
+var (
+	// ErrNoSession means the request carries no valid, unexpired session cookie.
+	ErrNoSession = errors.New("no valid session")
+	// ErrGoogleUnavailable means Google's signing keys could not be fetched.
+	ErrGoogleUnavailable = errors.New("google keys unavailable")
+)
+
+// Handler serves doorman's sign-in routes and nginx's auth_request target.
+type Handler struct {
+	clientID  string
+	allow     Allowlist
+	sessions  *codec
+	nonces    *codec
+	verifier  *verifier
+	redirects redirectPolicy
+	cookie    cookieSettings
+	publicURL string
+	logger    *slog.Logger
+	now       func() time.Time
+	noStore   []string // shared header value, never modified
+}
+
+// cookieSettings are the session cookie's attributes.
+type cookieSettings struct {
+	name   string
+	domain string
+	ttl    time.Duration
+	secure bool
+}
+
+// New checks cfg and builds a Handler. Errors name the offending field.
+func New(cfg Config) (*Handler, error) {
+	if err := checkConfig(cfg); err != nil {
+		return nil, err
+	}
+	cfg = withDefaults(cfg)
+	sessions, err := newCodec(cfg.Keys, "session", cfg.CookieName, cfg.CookieTTL)
+	if err != nil {
+		return nil, fmt.Errorf("auth: Keys: %w", err)
+	}
+	nonces, err := newCodec(cfg.Keys, "nonce", nonceCookieName(cfg.CookieSecure), nonceTTL)
+	if err != nil {
+		return nil, fmt.Errorf("auth: Keys: %w", err)
+	}
+	redirects, err := newRedirectPolicy(cfg.RedirectDomains, !cfg.CookieSecure)
+	if err != nil {
+		return nil, fmt.Errorf("auth: RedirectDomains: %w", err)
+	}
+	v, err := newVerifier(cfg.Context, cfg.HTTPClient, cfg.ClientID, cfg.HostedDomain, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("auth: token verifier: %w", err)
+	}
+	return &Handler{
+		clientID: cfg.ClientID, allow: cfg.Allowlist, sessions: sessions, nonces: nonces,
+		verifier: v, redirects: redirects, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		cookie: cookieSettings{cfg.CookieName, cfg.CookieDomain, cfg.CookieTTL, cfg.CookieSecure},
+		logger: cfg.Logger, now: cfg.Now, noStore: []string{"no-store"},
+	}, nil
+}
+
+// checkConfig rejects a Config that cannot work, naming the field.
+func checkConfig(cfg Config) error {
+	switch {
+	case strings.TrimSpace(cfg.ClientID) == "":
+		return errors.New("auth: ClientID is required")
+	case cfg.Allowlist == nil:
+		return errors.New("auth: Allowlist is required")
+	case len(cfg.Keys) == 0:
+		return errors.New("auth: Keys: at least one key is required")
+	case cfg.CookieTTL <= 0:
+		return fmt.Errorf("auth: CookieTTL must be positive, got %s", cfg.CookieTTL)
+	}
+	if err := checkCookieName(cfg.CookieName, cfg.CookieDomain, cfg.CookieSecure); err != nil {
+		return fmt.Errorf("auth: CookieName: %w", err)
+	}
+	if cfg.PublicURL != "" {
+		if err := checkPublicURL(cfg.PublicURL); err != nil {
+			return fmt.Errorf("auth: PublicURL: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkCookieName enforces RFC 6265 token syntax and the browser rules for
+// the __Secure- and __Host- prefixes, which browsers otherwise silently drop.
+func checkCookieName(name, domain string, secure bool) error {
+	if name == "" || strings.IndexFunc(name, notCookieTokenRune) >= 0 {
+		return fmt.Errorf("invalid cookie name %q", name)
+	}
+	if strings.HasPrefix(name, "__Secure-") && !secure {
+		return fmt.Errorf("%q needs the Secure attribute", name)
+	}
+	if strings.HasPrefix(name, "__Host-") && (!secure || domain != "") {
+		return fmt.Errorf("%q needs the Secure attribute and no cookie domain", name)
+	}
+	return nil
+}
+
+// notCookieTokenRune reports runes not allowed in a cookie name.
+func notCookieTokenRune(r rune) bool {
+	return r <= ' ' || r >= 0x7f || strings.ContainsRune(`()<>@,;:\"/[]?={}`, r)
+}
+
+// checkPublicURL accepts an absolute http(s) URL with no query, fragment or user-info.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q is not an absolute http(s) base URL", raw)
+	}
+	return nil
+}
+
+// withDefaults fills the "nil means" fields.
+func withDefaults(cfg Config) Config {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport, Timeout: 10 * time.Second}
+	}
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
+	}
+	cfg.HostedDomain = strings.TrimSpace(cfg.HostedDomain)
+	return cfg
+}

@@ -1,0 +1,131 @@
+package auth
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+)
+
+// maxCallbackBody caps the /callback body: a token is at most 8 KiB.
+const maxCallbackBody = 64 << 10
+
+// csrfCookie is the double-submit cookie Google Identity Services sets.
+const csrfCookie = "g_csrf_token"
+
+// Page is the data every template receives.
+type Page struct {
+	Status    int      // HTTP status of an error page
+	Email     string   // the signed-in (or refused) address
+	Lists     []string // lists the address is on; "" is the main list
+	Site      string   // list of the site the visitor came from; "" is the main list
+	ClientID  string   // Google OAuth client ID (login page)
+	LoginURI  string   // where Google posts the credential (login page)
+	Nonce     string   // nonce for Google (login page)
+	SwitchURL string   // "use another account" link (403 page)
+}
+
+// callbackBody is what Google Identity Services posts to login_uri.
+type callbackBody struct {
+	Credential string `json:"credential"`
+	CSRF       string `json:"g_csrf_token"`
+}
+
+// readCallback parses the /callback body (form or JSON, capped) and checks
+// the g_csrf_token double submit. Errors are *Refusal.
+func readCallback(w http.ResponseWriter, r *http.Request) (callbackBody, error) {
+	var body callbackBody
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mediaType != "application/x-www-form-urlencoded" && mediaType != "application/json") {
+		return body, refuse("unsupported_media_type", "content type %q", mediaType)
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCallbackBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return body, refuse("body_too_large", "body over %d bytes", maxCallbackBody)
+	} else if err != nil {
+		return body, refuse("bad_request", "read body: %v", err)
+	}
+	if err := decodeCallback(mediaType, raw, &body); err != nil {
+		return body, refuse("bad_request", "decode body: %v", err)
+	}
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || c.Value == "" || body.CSRF == "" ||
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(body.CSRF)) != 1 {
+		return body, refuse("csrf", "g_csrf_token cookie and field missing or different")
+	}
+	return body, nil
+}
+
+// decodeCallback fills body from a form or JSON document.
+func decodeCallback(mediaType string, raw []byte, body *callbackBody) error {
+	if mediaType == "application/json" {
+		return json.Unmarshal(raw, body)
+	}
+	form, err := url.ParseQuery(string(raw))
+	if err != nil {
+		return err
+	}
+	body.Credential, body.CSRF = form.Get("credential"), form.Get(csrfCookie)
+	return nil
+}
+
+// startSession sets the session cookie for id and retires the nonce used.
+func (h *Handler) startSession(c echo.Context, id identity, nonces []nonceEntry) error {
+	now := h.now()
+	value, err := h.sessions.encodeSession(Session{Email: id.Email, Issued: now, Expires: now.Add(h.cookie.ttl)})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(c.Response(), h.cookie.sessionCookie(value, int(h.cookie.ttl.Seconds())))
+	return h.setNonces(c.Response(), without(nonces, id.nonce))
+}
+
+// refused logs a refused sign-in and returns the error page for it.
+func (h *Handler) refused(c echo.Context, err error, email string) error {
+	var rf *Refusal
+	if !errors.As(err, &rf) {
+		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
+	}
+	h.logRefusal(rf, email)
+	return echo.NewHTTPError(refusalStatus(rf)).SetInternal(err)
+}
+
+// logRefusal writes the one "sign-in refused" event line.
+func (h *Handler) logRefusal(rf *Refusal, email string) {
+	attrs := []any{"reason", rf.Reason, "detail", rf.Detail}
+	if email != "" {
+		attrs = append(attrs, "email", email)
+	}
+	h.logger.Info("sign-in refused", attrs...)
+}
+
+// refusalStatus maps a refusal to its HTTP status: malformed requests are
+// 400/413/415, Google being unreachable 503, any token problem 401.
+func refusalStatus(rf *Refusal) int {
+	switch rf.Reason {
+	case "csrf", "bad_request":
+		return http.StatusBadRequest
+	case "body_too_large":
+		return http.StatusRequestEntityTooLarge
+	case "unsupported_media_type":
+		return http.StatusUnsupportedMediaType
+	case "google_unreachable":
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusUnauthorized
+}
+
+// renderForbidden renders the 403 page for a signed-in email that is not
+// on site's list, naming the email and offering another account.
+func (h *Handler) renderForbidden(c echo.Context, email, site, rd string) error {
+	return c.Render(http.StatusForbidden, "forbidden.html", Page{
+		Status: http.StatusForbidden, Email: email, Lists: h.allow.ListsOf(email), Site: site,
+		SwitchURL: "/logout" + siteQuery(site, rd),
+	})
+}

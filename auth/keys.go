@@ -1,0 +1,116 @@
+package auth
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+const (
+	// minKeyLen is the shortest secret accepted, in bytes after decoding.
+	minKeyLen = 32
+	// newKeyLen is the length of a secret doorman generates.
+	newKeyLen = 64
+)
+
+// LoadOrCreateKeys reads the cookie secrets in path (CONTRACT §5). When the
+// file does not exist it is created, mode 0600, holding one random 64-byte
+// secret, and created is true. A file that group or others may read or
+// write is refused: anyone who reads it can mint sessions.
+func LoadOrCreateKeys(path string) (keys [][]byte, created bool, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := createKeyFile(path); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, false, err
+		}
+		created = true
+		f, err = os.Open(path)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("open secret file: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, false, fmt.Errorf("stat secret file %s: %w", path, err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return nil, false, fmt.Errorf("secret file %s has mode %04o: group and others must have no access (chmod 600)", path, perm)
+	}
+	keys, err = ParseKeys(f)
+	if err != nil {
+		return nil, false, fmt.Errorf("secret file %s: %w", path, err)
+	}
+	return keys, created, nil
+}
+
+// createKeyFile writes a new secret file with one random key, failing if
+// the file already exists (another replica may have won the race).
+func createKeyFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create secret file: %w", err)
+	}
+	key := make([]byte, newKeyLen)
+	rand.Read(key) // never fails (crypto/rand panics on failure)
+	_, err = fmt.Fprintf(f, "# doorman cookie keys: the first line signs, every line verifies.\n%s\n",
+		base64.StdEncoding.EncodeToString(key))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write secret file %s: %w", path, err)
+	}
+	return nil
+}
+
+// ParseKeys reads one base64 secret per line (standard or URL-safe
+// alphabet, padding optional; blank lines and # comments ignored). Every
+// secret must decode to at least 32 bytes; at least one is required.
+func ParseKeys(r io.Reader) ([][]byte, error) {
+	var keys [][]byte
+	br := bufio.NewReader(r)
+	for n := 1; ; n++ {
+		line, err := br.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read: %w", err)
+		}
+		if text := strings.TrimSpace(line); text != "" && !strings.HasPrefix(text, "#") {
+			key, kerr := decodeKey(text)
+			if kerr != nil {
+				return nil, fmt.Errorf("line %d: %w", n, kerr)
+			}
+			keys = append(keys, key)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no keys")
+	}
+	return keys, nil
+}
+
+// decodeKey decodes one secret in any of the four base64 variants.
+func decodeKey(text string) ([]byte, error) {
+	text = strings.TrimRight(text, "=")
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(text, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	key, err := enc.DecodeString(text)
+	if err != nil {
+		return nil, errors.New("not base64") // the secret itself is never echoed
+	}
+	if len(key) < minKeyLen {
+		return nil, fmt.Errorf("key is %d bytes, want at least %d", len(key), minKeyLen)
+	}
+	return key, nil
+}

@@ -1,0 +1,90 @@
+package auth
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadOrCreateKeysCreates(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "doorman.key")
+	keys, created, err := LoadOrCreateKeys(path)
+	if err != nil || !created || len(keys) != 1 || len(keys[0]) != newKeyLen {
+		t.Fatalf("LoadOrCreateKeys(missing) = %d keys, created=%v, err=%v; want 1 key of %d bytes, created", len(keys), created, err, newKeyLen)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o600 {
+		t.Errorf("created mode = %04o, want 0600", perm)
+	}
+	again, created, err := LoadOrCreateKeys(path)
+	if err != nil || created || string(again[0]) != string(keys[0]) {
+		t.Errorf("second load = created %v, err %v, same key %v; want the same key, not created", created, err, err == nil && string(again[0]) == string(keys[0]))
+	}
+}
+
+func TestLoadOrCreateKeysRefusesOpenModes(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []os.FileMode{0o640, 0o644, 0o604, 0o620} {
+		path := filepath.Join(t.TempDir(), "doorman.key")
+		if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(secret(7))+"\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := LoadOrCreateKeys(path); err == nil || !strings.Contains(err.Error(), "mode") {
+			t.Errorf("LoadOrCreateKeys(mode %04o) err = %v, want a mode error", mode, err)
+		}
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	t.Parallel()
+	k32 := secret(9)
+	tests := []struct {
+		name    string
+		file    string
+		want    int
+		wantErr string
+	}{
+		{"standard padded", base64.StdEncoding.EncodeToString(k32), 1, ""},
+		{"standard unpadded", base64.RawStdEncoding.EncodeToString(k32), 1, ""},
+		{"url-safe", base64.URLEncoding.EncodeToString([]byte(strings.Repeat("\xfb\xff", 20))), 1, ""},
+		{"url-safe unpadded", base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat("\xfb\xff", 20))), 1, ""},
+		{"comments and blanks", "# keys\n\n" + base64.StdEncoding.EncodeToString(k32) + "\r\n  \n" + base64.StdEncoding.EncodeToString(secret(8)) + "\n", 2, ""},
+		{"too short", base64.StdEncoding.EncodeToString(k32[:31]), 0, "line 1: key is 31 bytes"},
+		{"not base64", "not base64 at all!", 0, "line 1: not base64"},
+		{"bad second line", base64.StdEncoding.EncodeToString(k32) + "\n***\n", 0, "line 2"},
+		{"empty", "# nothing\n", 0, "no keys"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			keys, err := ParseKeys(strings.NewReader(tt.file))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseKeys() err = %v, want containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || len(keys) != tt.want {
+				t.Fatalf("ParseKeys() = %d keys, %v; want %d", len(keys), err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseKeysNeverEchoesSecret(t *testing.T) {
+	t.Parallel()
+	short := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
+	_, err := ParseKeys(strings.NewReader(short))
+	if err == nil || strings.Contains(err.Error(), short) {
+		t.Errorf("ParseKeys(short) err = %v; want an error that does not contain the secret", err)
+	}
+}

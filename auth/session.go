@@ -1,0 +1,144 @@
+package auth
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/securecookie"
+)
+
+// maxCookieLen caps an encoded cookie value; securecookie refuses longer ones
+// before doing any work.
+const maxCookieLen = 4096
+
+// Session is what the session cookie carries.
+type Session struct {
+	Email   string    // lower-case ASCII address
+	Issued  time.Time // sign-in time
+	Expires time.Time // the session is invalid from this instant on
+}
+
+// sessionWire is Session as serialised inside the cookie: short keys, unix seconds.
+type sessionWire struct {
+	Email   string `json:"e"`
+	Issued  int64  `json:"i"`
+	Expires int64  `json:"x"`
+}
+
+// codec encodes and decodes one kind of cookie with securecookie:
+// HMAC-SHA256 signed, AES-256 encrypted, JSON serialised. The first key
+// signs, every key verifies.
+type codec struct {
+	name   string // cookie name, bound into the MAC
+	codecs []securecookie.Codec
+}
+
+// newCodec derives a separate pair of keys for purpose from every secret,
+// so a cookie of one kind never decodes as another.
+func newCodec(secrets [][]byte, purpose, name string, ttl time.Duration) (*codec, error) {
+	c := &codec{name: name}
+	for i, secret := range secrets {
+		hashKey, err := hkdf.Key(sha256.New, secret, nil, "doorman "+purpose+" hmac-sha256", 32)
+		if err != nil {
+			return nil, fmt.Errorf("derive key %d: %w", i+1, err)
+		}
+		blockKey, err := hkdf.Key(sha256.New, secret, nil, "doorman "+purpose+" aes-256", 32)
+		if err != nil {
+			return nil, fmt.Errorf("derive key %d: %w", i+1, err)
+		}
+		sc := securecookie.New(hashKey, blockKey).
+			SetSerializer(securecookie.JSONEncoder{}).
+			MaxAge(int(ttl / time.Second)).
+			MaxLength(maxCookieLen)
+		c.codecs = append(c.codecs, sc)
+	}
+	return c, nil
+}
+
+// encode signs and encrypts v with the first key.
+func (c *codec) encode(v any) (string, error) {
+	return securecookie.EncodeMulti(c.name, v, c.codecs[:1]...)
+}
+
+// decode verifies and decrypts value into dst, trying every key.
+func (c *codec) decode(value string, dst any) error {
+	if len(value) > maxCookieLen {
+		return errors.New("cookie too long")
+	}
+	for _, sc := range c.codecs {
+		if sc.Decode(c.name, value, dst) == nil {
+			return nil
+		}
+	}
+	return errors.New("cookie does not verify with any key")
+}
+
+// encodeSession returns the cookie value for s.
+func (c *codec) encodeSession(s Session) (string, error) {
+	return c.encode(sessionWire{Email: s.Email, Issued: s.Issued.Unix(), Expires: s.Expires.Unix()})
+}
+
+// decodeSession returns the session in value if it verifies and has not
+// expired at now.
+func (c *codec) decodeSession(value string, now time.Time) (Session, error) {
+	var w sessionWire
+	if err := c.decode(value, &w); err != nil {
+		return Session{}, fmt.Errorf("%w: %w", ErrNoSession, err)
+	}
+	if w.Email == "" || now.Unix() >= w.Expires {
+		return Session{}, fmt.Errorf("%w: expired or empty", ErrNoSession)
+	}
+	return Session{Email: w.Email, Issued: time.Unix(w.Issued, 0), Expires: time.Unix(w.Expires, 0)}, nil
+}
+
+// findSession returns the first valid session in r's cookies named name for
+// which accept returns true. Several cookies may share the name (different
+// domains or paths); any valid one counts.
+func (h *Handler) findSession(r *http.Request, accept func(Session) bool) (Session, bool) {
+	now := h.now()
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			v, ok := cookieValue(part, h.cookie.name)
+			if !ok {
+				continue
+			}
+			s, err := h.sessions.decodeSession(v, now)
+			if err == nil && accept(s) {
+				return s, true
+			}
+		}
+	}
+	return Session{}, false
+}
+
+// anySession accepts every valid session.
+func anySession(Session) bool { return true }
+
+// cookieValue returns the value of one "name=value" pair from a Cookie
+// header if its name is name. It does not allocate.
+func cookieValue(pair, name string) (string, bool) {
+	pair = strings.Trim(pair, " \t")
+	if len(pair) <= len(name) || pair[len(name)] != '=' || pair[:len(name)] != name {
+		return "", false
+	}
+	v := pair[len(name)+1:]
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return v, true
+}
+
+// sessionCookie builds the Set-Cookie for value; maxAge < 0 deletes it.
+func (cs cookieSettings) sessionCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: cs.name, Value: value, Path: "/", Domain: cs.domain, MaxAge: maxAge,
+		Secure: cs.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	}
+}

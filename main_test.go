@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeEnv returns a getenv over m.
+func fakeEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseConfigFlagBeatsEnv(t *testing.T) {
+	t.Parallel()
+	env := fakeEnv(map[string]string{
+		"DOORMAN_GOOGLE_CLIENT_ID": "from-env", "DOORMAN_LISTEN": "127.0.0.1:7000",
+		"DOORMAN_COOKIE_TTL": "1h", "DOORMAN_COOKIE_SECURE": "false", "DOORMAN_COOKIE_DOMAIN": ".example.com",
+	})
+	cfg, err := parseConfig([]string{"--listen", "127.0.0.1:8000", "--cookie-ttl=2h"}, env, io.Discard)
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"listen (flag)", cfg.listen, "127.0.0.1:8000"},
+		{"cookie-ttl (flag)", cfg.cookieTTL.String(), "2h0m0s"},
+		{"client-id (env)", cfg.clientID, "from-env"},
+		{"cookie-name (derived from insecure)", cfg.cookieName, "doorman"},
+		{"redirect-domains (cookie domain)", strings.Join(cfg.redirectDomains, ","), ".example.com"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := parseConfig([]string{"--client-id=x"}, fakeEnv(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.listen != "127.0.0.1:5000" || cfg.whitelist != "whitelist.txt" || cfg.secretFile != "doorman.key" ||
+		cfg.cookieName != "__Secure-doorman" || cfg.cookieTTL != 168*time.Hour || !cfg.cookieSecure ||
+		cfg.redirectDomains != nil || cfg.logFormat != "json" {
+		t.Errorf("defaults = %+v", cfg)
+	}
+}
+
+func TestRunRejectsBadConfiguration(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	wl := writeFile(t, dir, "whitelist.txt", "alice@example.com\n", 0o644)
+	openKey := writeFile(t, dir, "open.key", strings.Repeat("QUFB", 12)+"\n", 0o644)
+	badKey := writeFile(t, dir, "bad.key", "not-a-key\n", 0o600)
+	base := []string{"--listen=127.0.0.1:0", "--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "k")}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // the setting the one error line must name
+	}{
+		{"missing client id", base, nil, "--client-id (DOORMAN_GOOGLE_CLIENT_ID)"},
+		{"blank client id", append([]string{"--client-id=  "}, base...), nil, "--client-id"},
+		{"bad duration flag", append([]string{"--client-id=x", "--cookie-ttl=7x"}, base...), nil, "cookie-ttl"},
+		{"bad duration env", append([]string{"--client-id=x"}, base...), map[string]string{"DOORMAN_COOKIE_TTL": "7x"}, "DOORMAN_COOKIE_TTL"},
+		{"bad bool env", append([]string{"--client-id=x"}, base...), map[string]string{"DOORMAN_COOKIE_SECURE": "maybe"}, "DOORMAN_COOKIE_SECURE"},
+		{"negative ttl", append([]string{"--client-id=x", "--cookie-ttl=-1h"}, base...), nil, "--cookie-ttl"},
+		{"unreadable whitelist", []string{"--client-id=x", "--whitelist=" + filepath.Join(dir, "none.txt"), "--secret-file=" + filepath.Join(dir, "k2")}, nil, "--whitelist"},
+		{"group-readable secret", []string{"--client-id=x", "--whitelist=" + wl, "--secret-file=" + openKey}, nil, "--secret-file"},
+		{"malformed secret", []string{"--client-id=x", "--whitelist=" + wl, "--secret-file=" + badKey}, nil, "--secret-file"},
+		{"bad log format", append([]string{"--client-id=x", "--log-format=xml"}, base...), nil, "--log-format"},
+		{"bad log level", append([]string{"--client-id=x", "--log-level=loud"}, base...), nil, "--log-level"},
+		{"bad redirect domain", append([]string{"--client-id=x", "--redirect-domains=https://x"}, base...), nil, "RedirectDomains"},
+		{"insecure __Secure- name", append([]string{"--client-id=x", "--cookie-secure=false", "--cookie-name=__Secure-x"}, base...), nil, "CookieName"},
+		{"bad public url", append([]string{"--client-id=x", "--public-url=auth.example.com"}, base...), nil, "PublicURL"},
+		{"unknown flag", append([]string{"--client-id=x", "--nope"}, base...), nil, "nope"},
+		{"bad listen", append([]string{"--client-id=x"}, append(base, "--listen=nohost:99999")...), nil, "--listen"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := run(t.Context(), tt.args, fakeEnv(tt.env), io.Discard, io.Discard)
+			if err == nil {
+				t.Fatal("run() = nil, want an error")
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, tt.want) {
+				t.Errorf("run() error = %q, want one line naming %q", msg, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	if err := run(t.Context(), []string{"--help"}, fakeEnv(nil), &out, io.Discard); err != nil {
+		t.Fatalf("run(--help) = %v, want nil", err)
+	}
+	if !strings.Contains(out.String(), "-client-id") {
+		t.Errorf("--help output lacks the flags: %q", out.String())
+	}
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	wl := writeFile(t, dir, "whitelist.txt", "alice@example.com\n", 0o644)
+	ctx, cancel := context.WithCancel(t.Context())
+	logs, logw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen=127.0.0.1:0", "--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "doorman.key")},
+			fakeEnv(map[string]string{"DOORMAN_GOOGLE_CLIENT_ID": "x"}), io.Discard, logw)
+		logw.Close()
+	}()
+	addr := startedAddr(t, logs)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() after cancel = %v, want nil", err)
+	}
+	if info, err := os.Stat(filepath.Join(dir, "doorman.key")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("secret file not created 0600: %v", err)
+	}
+}
+
+// startedAddr reads JSON log lines until "doorman started" and returns its
+// addr; the rest of the log is drained in the background.
+func startedAddr(t *testing.T, logs io.Reader) string {
+	t.Helper()
+	sc := bufio.NewScanner(logs)
+	for sc.Scan() {
+		var line struct{ Msg, Addr string }
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "doorman started" {
+			go io.Copy(io.Discard, logs)
+			return line.Addr
+		}
+	}
+	t.Fatal("log ended before \"doorman started\"")
+	return ""
+}
+
+// writeFile writes content to dir/name with mode and returns the path.
+func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -1,0 +1,100 @@
+package whitelist
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParse checks that Parse never fails on in-memory input, and that every
+// entry line it did not report is on its list in lower and upper case, while
+// nothing non-ASCII ever matches.
+func FuzzParse(f *testing.F) {
+	for _, tt := range parseCases() {
+		if len(tt.in) < 1<<12 {
+			f.Add(tt.in)
+		}
+	}
+	f.Add(testFile)
+	f.Fuzz(func(t *testing.T, in string) {
+		l, skipped, err := Parse(strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("Parse() error = %v, want nil", err)
+		}
+		bad := map[int]bool{}
+		for _, e := range skipped {
+			bad[e.Line] = true
+		}
+		list, valid := MainList, true // the section of the current line
+		for i, raw := range strings.Split(in, "\n") {
+			s := trimLine(raw, i == 0)
+			switch {
+			case bad[i+1] && strings.HasPrefix(s, "["):
+				valid = false
+			case bad[i+1] || s == "" || s[0] == '#':
+			case s[0] == '[':
+				list, valid = s[1:len(s)-1], true
+				if !l.Has(list) {
+					t.Errorf("line %d: Has(%q) = false for header %q", i+1, list, s)
+				}
+			case !valid:
+				t.Errorf("line %d: %q after an invalid header was not reported", i+1, s)
+			default:
+				checkEntryContained(t, l, list, s)
+			}
+		}
+	})
+}
+
+// trimLine trims a line the way Parse is documented to.
+func trimLine(raw string, first bool) string {
+	if first {
+		raw = strings.TrimPrefix(raw, "\ufeff")
+	}
+	return strings.Trim(strings.TrimSuffix(raw, "\r"), " \t")
+}
+
+// checkEntryContained checks that the accepted entry s is on list in lower
+// and upper case, and that a non-ASCII variant of it is not.
+func checkEntryContained(t *testing.T, l *List, list, s string) {
+	t.Helper()
+	email := s
+	if strings.HasPrefix(s, "@") {
+		email = "x" + s
+	}
+	if !utf8.ValidString(email) || strings.ContainsFunc(email, func(r rune) bool { return r >= 0x80 }) {
+		t.Errorf("accepted non-ASCII entry %q", s)
+	}
+	for _, q := range []string{lowerForTest(email), upperForTest(email)} {
+		if !l.Contains(list, q) {
+			t.Errorf("Contains(%q, %q) = false for accepted line %q", list, q, s)
+		}
+		if !l.InAny(q) {
+			t.Errorf("InAny(%q) = false for accepted line %q", q, s)
+		}
+	}
+	kelvin := strings.NewReplacer("k", "\u212A", "K", "\u212A").Replace(email)
+	if kelvin != email && l.InAny(kelvin) {
+		t.Errorf("InAny(%q) = true, want false for non-ASCII", kelvin)
+	}
+}
+
+// lowerForTest and upperForTest fold ASCII letters only, independently of
+// the code under test.
+func lowerForTest(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 32
+		}
+		return r
+	}, s)
+}
+
+func upperForTest(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - 32
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,167 @@
+package whitelist
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// maxLine is the longest line Parse keeps in memory. A longer line can be
+// neither an entry (at most 318 bytes) nor a header (at most 66 bytes): it is
+// reported as too long and the rest of it is read and discarded.
+const maxLine = 4096
+
+// maxShown is how much of a line LineError.Error and log lines show.
+const maxShown = 80
+
+// LineError reports one skipped line of a whitelist file.
+type LineError struct {
+	Line   int    // 1-based line number
+	Text   string // the line, trimmed; cut to 4096 bytes when longer (see Reason)
+	Reason string // why the line was skipped, e.g. "not an email address"
+}
+
+// Error returns e.g. `line 7: not an email address: "bob"`. Text longer than
+// 80 bytes is cut and followed by "...".
+func (e LineError) Error() string {
+	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Reason, quoteShort(e.Text))
+}
+
+// quoteShort quotes s with Go syntax, cut to maxShown bytes.
+func quoteShort(s string) string {
+	if len(s) <= maxShown {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q...", s[:maxShown])
+}
+
+// Parse reads a whole whitelist file from r. Lines that are neither blank,
+// comments, section headers nor valid entries are skipped and returned, in
+// order, as LineErrors; the rest of the file still loads.
+//
+// A malformed section header ("[bad name]", "[]", "[x") is skipped, and so is
+// every entry after it up to the next valid header: those entries belong to
+// no list, so that a typo in a header never widens the main list or another
+// section. A header repeated later adds to the same list.
+//
+// err is non-nil only when reading r fails; then l is nil and must not be used.
+func Parse(r io.Reader) (l *List, skipped []LineError, err error) {
+	p := newParser()
+	br := bufio.NewReaderSize(r, maxLine)
+	for n := 1; ; n++ {
+		line, size, err := readLine(br)
+		if size > 0 {
+			p.line(n, line, size)
+		}
+		if errors.Is(err, io.EOF) {
+			return p.finish(), p.skipped, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read whitelist line %d: %w", n, err)
+		}
+	}
+}
+
+// readLine returns the next line without its "\n", cut to maxLine bytes, and
+// its full length without the "\n". err is io.EOF after the last line.
+func readLine(br *bufio.Reader) (line []byte, size int, err error) {
+	b, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		line, size = bytes.Clone(b), len(b)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			b, err = br.ReadSlice('\n')
+			size += len(b)
+		}
+	} else {
+		line, size = b, len(b)
+	}
+	if bytes.HasSuffix(b, []byte("\n")) {
+		size--
+		if len(line) > size {
+			line = line[:size]
+		}
+	}
+	return line, size, err
+}
+
+// parser holds the state of one Parse call.
+type parser struct {
+	list      *List
+	cur       *entrySet // the list being filled; nil after a malformed header
+	badHeader int       // line of the malformed header in effect, if cur is nil
+	skipped   []LineError
+}
+
+func newParser() *parser {
+	main := newEntrySet()
+	l := &List{sets: map[string]*entrySet{MainList: main}}
+	return &parser{list: l, cur: main}
+}
+
+// line handles line n, size bytes long; raw holds at most its first maxLine bytes.
+func (p *parser) line(n int, raw []byte, size int) {
+	cut := size > len(raw)
+	if n == 1 {
+		raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	}
+	raw = bytes.TrimSuffix(raw, []byte("\r"))
+	s := strings.Trim(string(raw), " \t")
+	switch {
+	case strings.HasPrefix(s, "#"), s == "" && !cut:
+	case strings.HasPrefix(s, "["):
+		p.header(n, s, cut)
+	case cut:
+		p.skip(n, s, fmt.Sprintf("line too long (%d bytes)", size))
+	default:
+		p.entry(n, s)
+	}
+}
+
+// header starts the list named by the header s, or, when s is malformed or
+// cut, makes following entries belong to no list.
+func (p *parser) header(n int, s string, cut bool) {
+	name, closed := strings.CutSuffix(s[1:], "]")
+	if cut || !closed || !ValidListName(name) {
+		p.skip(n, s, reasonBadHeader)
+		p.cur, p.badHeader = nil, n
+		return
+	}
+	if p.list.sets[name] == nil {
+		p.list.sets[name] = newEntrySet()
+	}
+	p.cur = p.list.sets[name]
+}
+
+// entry adds the address or domain entry s to the current list.
+func (p *parser) entry(n int, s string) {
+	key, domain, reason := checkEntry(s)
+	switch {
+	case reason != "":
+		p.skip(n, s, reason)
+	case p.cur == nil:
+		p.skip(n, s, fmt.Sprintf("after invalid section header on line %d", p.badHeader))
+	case domain:
+		p.cur.domains[key] = struct{}{}
+	default:
+		p.cur.addrs[key] = struct{}{}
+	}
+}
+
+func (p *parser) skip(n int, s, reason string) {
+	p.skipped = append(p.skipped, LineError{Line: n, Text: s, Reason: reason})
+}
+
+// finish records the sorted named lists and returns the List.
+func (p *parser) finish() *List {
+	for name := range p.list.sets {
+		if name != MainList {
+			p.list.names = append(p.list.names, name)
+		}
+	}
+	slices.Sort(p.list.names)
+	return p.list
+}

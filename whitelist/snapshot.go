@@ -1,0 +1,129 @@
+package whitelist
+
+import (
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Logging limits per loaded file.
+const (
+	maxUnknownLogged = 100 // unknown list names logged
+	maxSkippedLogged = 100 // skipped lines logged
+)
+
+// mainLabel names the main list in log lines; it is no valid list name.
+const mainLabel = "(main)"
+
+// snapshot is one loaded List with what belongs to that load.
+type snapshot struct {
+	list    *List
+	skipped []LineError
+	unknown unknownNames
+}
+
+// unknownNames remembers which unknown list names were logged for one
+// snapshot. A name already logged, or any name once the cap is reached, costs
+// no lock.
+type unknownNames struct {
+	seen sync.Map    // name -> struct{}; at most maxUnknownLogged names
+	full atomic.Bool // the cap was reached and logged
+	mu   sync.Mutex  // serialises adding names
+	n    int         // names in seen; guarded by mu
+}
+
+// note logs name as an unknown list the first time it is seen. Names are
+// told apart by their first maxShown bytes only, so that memory stays bounded
+// whatever names requests carry.
+func (u *unknownNames) note(logger *slog.Logger, path, name string) {
+	key := name[:min(len(name), maxShown)]
+	if _, ok := u.seen.Load(key); ok || u.full.Load() {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, ok := u.seen.Load(key); ok || u.full.Load() {
+		return
+	}
+	if u.n == maxUnknownLogged {
+		u.full.Store(true)
+		logger.Warn("further unknown list names suppressed", "path", path, "logged", u.n)
+		return
+	}
+	u.n++
+	u.seen.Store(strings.Clone(key), struct{}{}) // not pinning a long name
+	logger.Warn("unknown whitelist list", "path", path, "list", key)
+}
+
+// apply records a successful load and makes l current, unless it is the same
+// as the current List.
+func (w *Watcher) apply(l *List, skipped []LineError) {
+	w.reloads.Add(1)
+	w.lastSuccess.Store(time.Now().UnixNano())
+	old := &List{}
+	if prev := w.cur.Load(); prev != nil {
+		old = prev.list
+		if sameList(old, l) && slices.Equal(prev.skipped, skipped) {
+			w.logger.Debug("whitelist unchanged", "path", w.path)
+			return
+		}
+	}
+	w.cur.Store(&snapshot{list: l, skipped: skipped})
+	w.logSkipped(skipped)
+	added, removed := countMissing(l, old), countMissing(old, l)
+	w.logger.Info("whitelist reloaded", "path", w.path, "lists", logSizes(l),
+		"skipped", len(skipped), "added", added, "removed", removed)
+}
+
+// logSkipped logs the first maxSkippedLogged skipped lines, each cut short.
+func (w *Watcher) logSkipped(skipped []LineError) {
+	for i, e := range skipped {
+		if i == maxSkippedLogged {
+			w.logger.Warn("further skipped whitelist lines not logged", "path", w.path, "count", len(skipped)-i)
+			return
+		}
+		w.logger.Warn("whitelist line skipped", "path", w.path, "line", e.Line,
+			"reason", e.Reason, "text", quoteShort(e.Text))
+	}
+}
+
+// sameList reports whether a and b have the same lists with the same entries.
+func sameList(a, b *List) bool {
+	return slices.Equal(a.names, b.names) && countMissing(a, b) == 0 && countMissing(b, a) == 0
+}
+
+// countMissing returns how many entries of a are not on the same list in b.
+func countMissing(a, b *List) int {
+	n := 0
+	for name, s := range a.sets {
+		other := b.sets[name]
+		if other == nil {
+			n += s.size()
+			continue
+		}
+		n += missingKeys(s.addrs, other.addrs) + missingKeys(s.domains, other.domains)
+	}
+	return n
+}
+
+// missingKeys returns how many keys of a are not in b.
+func missingKeys(a, b map[string]struct{}) int {
+	n := 0
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// logSizes returns List.Sizes with the main list named mainLabel.
+func logSizes(l *List) map[string]int {
+	sizes := l.Sizes()
+	sizes[mainLabel] = sizes[MainList]
+	delete(sizes, MainList)
+	return sizes
+}

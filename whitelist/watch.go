@@ -1,0 +1,274 @@
+package whitelist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Default timing of a Watcher.
+const (
+	debounceDelay = 50 * time.Millisecond  // from the first event of a burst to the reload
+	pollWatching  = 2 * time.Second        // safety-net stat poll while the directory is watched
+	pollLost      = 500 * time.Millisecond // stat poll while the directory watch is lost
+)
+
+// timing is a Watcher's delays; tests shorten them.
+type timing struct {
+	debounce, poll, pollLost time.Duration
+}
+
+// Stats is a Watcher's counters, for metrics.
+type Stats struct {
+	Reloads     uint64         // successful loads, the first one and unchanged ones included
+	Failures    uint64         // loads that could not read the file
+	LastSuccess time.Time      // time of the last successful load
+	Sizes       map[string]int // entries per list of the current List (see List.Sizes)
+	Skipped     int            // lines skipped in the current List
+}
+
+// Watcher keeps the List parsed from a whitelist file current while the file
+// changes on disk. Its methods are safe for concurrent use and take no lock
+// on the hot path: each reads the current List through an atomic pointer, so
+// a caller sees either the old or the new List, never a partial one. Create
+// one with Watch; the zero Watcher is not usable.
+type Watcher struct {
+	path   string
+	dir    string // parent directory of path, watched with fsnotify
+	logger *slog.Logger
+	timing timing
+	done   chan struct{} // closed when the watch goroutine has exited
+
+	cur         atomic.Pointer[snapshot] // never nil after Watch succeeded
+	reloads     atomic.Uint64
+	failures    atomic.Uint64
+	lastSuccess atomic.Int64 // unix nanoseconds
+
+	// Used only by Watch and then by the watch goroutine.
+	stat os.FileInfo // of path at the last load attempt; nil if it could not be stat'ed
+	lost bool        // the directory watch is lost and was logged
+}
+
+// Watch loads the whitelist file at path, then keeps it current until ctx is
+// done. It returns an error, and starts nothing, if the file cannot be read.
+//
+// Watch watches the file's parent directory, not the file, and reloads on any
+// event there (debounced by 50 ms), so that in-place writes, atomic renames,
+// delete-and-recreate and Kubernetes ConfigMap symlink swaps all take effect
+// within a second. It also compares os.Stat of path every 2 s, which catches
+// changes if the directory watch is lost or cannot be set up. path is opened
+// as given, following symlinks.
+//
+// A reload that cannot read the file keeps the last good List, logs and
+// counts the failure, and never stops the Watcher; a later event or poll
+// reloads the file when it returns. A nil logger discards log output.
+func Watch(ctx context.Context, path string, logger *slog.Logger) (*Watcher, error) {
+	return watch(ctx, path, logger, timing{debounce: debounceDelay, poll: pollWatching, pollLost: pollLost})
+}
+
+func watch(ctx context.Context, path string, logger *slog.Logger, t timing) (*Watcher, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	w := &Watcher{path: path, dir: filepath.Dir(path), logger: logger, timing: t, done: make(chan struct{})}
+	fw := w.startFS() // before the first load, so that no change is missed
+	w.stat = statOrNil(path)
+	l, skipped, err := load(path)
+	if err != nil {
+		if fw != nil {
+			fw.Close()
+		}
+		return nil, fmt.Errorf("whitelist: %w", err)
+	}
+	w.apply(l, skipped)
+	go w.run(ctx, fw)
+	return w, nil
+}
+
+// List returns the current List. It is never nil after Watch succeeded.
+func (w *Watcher) List() *List { return w.cur.Load().list }
+
+// Contains reports whether email is on the list named list (MainList for the
+// main list) of the current List; see List.Contains. An unknown list name
+// contains nobody and is logged at Warn level once per name per loaded file
+// (at most 100 names, then one line saying further names are suppressed).
+func (w *Watcher) Contains(list, email string) bool {
+	s := w.cur.Load()
+	if set, ok := s.list.sets[list]; ok {
+		return set.contains(email)
+	}
+	s.unknown.note(w.logger, w.path, list)
+	return false
+}
+
+// InAny reports whether email is on at least one list of the current List.
+func (w *Watcher) InAny(email string) bool { return w.List().InAny(email) }
+
+// ListsOf returns the lists of the current List that contain email; see
+// List.ListsOf.
+func (w *Watcher) ListsOf(email string) []string { return w.List().ListsOf(email) }
+
+// Ready reports whether a List is loaded. It is true for every Watcher that
+// Watch returned, and false for a nil Watcher.
+func (w *Watcher) Ready() bool { return w != nil && w.cur.Load() != nil }
+
+// Stats returns the Watcher's counters and the sizes of the current List.
+func (w *Watcher) Stats() Stats {
+	s := w.cur.Load()
+	var last time.Time
+	if ns := w.lastSuccess.Load(); ns != 0 {
+		last = time.Unix(0, ns)
+	}
+	return Stats{
+		Reloads:     w.reloads.Load(),
+		Failures:    w.failures.Load(),
+		LastSuccess: last,
+		Sizes:       s.list.Sizes(),
+		Skipped:     len(s.skipped),
+	}
+}
+
+// Done returns a channel that is closed when the Watcher has stopped after
+// its context was done. The last List stays available.
+func (w *Watcher) Done() <-chan struct{} { return w.done }
+
+// startFS starts watching the parent directory. It returns nil, after
+// logging, if fsnotify is unavailable; the stat poll then does the work.
+func (w *Watcher) startFS() *fsnotify.Watcher {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		w.logger.Warn("whitelist watch failed, polling instead", "path", w.path, "err", err)
+		return nil
+	}
+	w.addDir(fw)
+	return fw
+}
+
+// addDir adds the parent directory to fw; it logs only the first failure.
+func (w *Watcher) addDir(fw *fsnotify.Watcher) bool {
+	err := fw.Add(w.dir)
+	if err != nil && !w.lost {
+		w.logger.Warn("whitelist watch failed, polling instead", "path", w.path, "err", err)
+	}
+	w.lost = err != nil
+	return err == nil
+}
+
+// run reloads on directory events and polls, until ctx is done.
+func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
+	defer close(w.done)
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if fw != nil {
+		defer fw.Close()
+		events, errs = fw.Events, fw.Errors
+	}
+	debounce := time.NewTimer(time.Hour)
+	debounce.Stop()
+	pending := false // debounce is running
+	poll := time.NewTicker(w.pollEvery(fw))
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			w.logger.Warn("whitelist watch error", "path", w.path, "err", err)
+		case <-debounce.C:
+			pending = false
+			w.reload()
+			continue
+		case <-poll.C:
+			w.poll(fw)
+			poll.Reset(w.pollEvery(fw))
+			continue
+		}
+		if !pending { // an event or a watch error (maybe lost events): reload soon
+			debounce.Reset(w.timing.debounce)
+			pending = true
+		}
+	}
+}
+
+// pollEvery returns the stat poll interval: short while no directory watch
+// is active.
+func (w *Watcher) pollEvery(fw *fsnotify.Watcher) time.Duration {
+	if fw == nil || w.lost {
+		return w.timing.pollLost
+	}
+	return w.timing.poll
+}
+
+// poll restores a lost directory watch, and reloads if the watch was restored
+// or os.Stat of path changed since the last load.
+func (w *Watcher) poll(fw *fsnotify.Watcher) {
+	if fw != nil && len(fw.WatchList()) == 0 && w.addDir(fw) {
+		w.logger.Info("whitelist watch restored", "path", w.path)
+		w.reload()
+		return
+	}
+	if !sameStat(w.stat, statOrNil(w.path)) {
+		w.reload()
+	}
+}
+
+// reload reads the file and makes it current, or keeps the last good List.
+func (w *Watcher) reload() {
+	w.stat = statOrNil(w.path)
+	l, skipped, err := load(w.path)
+	if err != nil {
+		w.failures.Add(1)
+		level := slog.LevelError
+		if errors.Is(err, fs.ErrNotExist) {
+			level = slog.LevelWarn
+		}
+		w.logger.Log(context.Background(), level, "whitelist reload failed", "path", w.path, "err", err)
+		return
+	}
+	w.apply(l, skipped)
+}
+
+// load opens path, following symlinks, and parses it.
+func load(path string) (*List, []LineError, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err // *fs.PathError names the path
+	}
+	defer f.Close()
+	return Parse(f)
+}
+
+// statOrNil returns os.Stat of path, or nil if it fails.
+func statOrNil(path string) os.FileInfo {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	return fi
+}
+
+// sameStat reports whether a and b (either may be nil) describe the same,
+// unchanged file.
+func sameStat(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && a.Mode() == b.Mode()
+}
