@@ -133,7 +133,9 @@ func finish(cfg config) (config, error) {
 		}
 	}
 	if len(cfg.redirectDomains) == 0 && cfg.cookieDomain != "" {
-		cfg.redirectDomains = []string{cfg.cookieDomain}
+		// Browsers treat a cookie domain with or without its leading dot
+		// alike: the domain and every subdomain.
+		cfg.redirectDomains = []string{"." + strings.TrimPrefix(cfg.cookieDomain, ".")}
 	}
 	return cfg, nil
 }

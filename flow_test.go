@@ -203,3 +203,8 @@ func TestSignInFlow(t *testing.T) {
 		return resp.StatusCode == http.StatusUnauthorized
 	})
 }
+
+// googletestClaims returns valid claims for email with nonce.
+func googletestClaims(email, nonce string) googletest.Claims {
+	return googletest.Claims{Email: email, Nonce: nonce}
+}

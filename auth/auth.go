@@ -73,17 +73,18 @@ var (
 
 // Handler serves doorman's sign-in routes and nginx's auth_request target.
 type Handler struct {
-	clientID  string
-	allow     Allowlist
-	sessions  *codec
-	nonces    *codec
-	verifier  *verifier
-	redirects redirectPolicy
-	cookie    cookieSettings
-	publicURL string
-	logger    *slog.Logger
-	now       func() time.Time
-	noStore   []string // shared header value, never modified
+	clientID   string
+	allow      Allowlist
+	sessions   *codec
+	nonces     *codec
+	verifier   *verifier
+	redirects  redirectPolicy
+	cookie     cookieSettings
+	publicURL  string
+	logger     *slog.Logger
+	now        func() time.Time
+	noStore    []string // shared header value, never modified
+	zeroLength []string // shared header value, never modified
 }
 
 // cookieSettings are the session cookie's attributes.
@@ -120,7 +121,7 @@ func New(cfg Config) (*Handler, error) {
 		clientID: cfg.ClientID, allow: cfg.Allowlist, sessions: sessions, nonces: nonces,
 		verifier: v, redirects: redirects, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		cookie: cookieSettings{cfg.CookieName, cfg.CookieDomain, cfg.CookieTTL, cfg.CookieSecure},
-		logger: cfg.Logger, now: cfg.Now, noStore: []string{"no-store"},
+		logger: cfg.Logger, now: cfg.Now, noStore: []string{"no-store"}, zeroLength: []string{"0"},
 	}, nil
 }
 

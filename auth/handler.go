@@ -18,6 +18,7 @@ func (h *Handler) Check(c echo.Context) error {
 	list := authListParam(r.URL.RawQuery)
 	hdr := c.Response().Header()
 	hdr["Cache-Control"] = h.noStore
+	hdr["Content-Length"] = h.zeroLength // also on HEAD: nginx needs it
 	s, ok := h.findSession(r, func(s Session) bool { return h.allow.Contains(list, s.Email) })
 	if !ok {
 		return c.NoContent(http.StatusUnauthorized)

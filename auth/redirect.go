@@ -18,7 +18,7 @@ import (
 )
 
 // maxRedirectLen is the longest rd accepted, in bytes; longer ones are rejected.
-const maxRedirectLen = 4096
+const maxRedirectLen = 2048
 
 // redirectAnyPort is redirectEntry.port for an entry ending in ":*": every port is allowed.
 const redirectAnyPort = -1

@@ -58,10 +58,11 @@ func (u *unknownNames) note(logger *slog.Logger, path, name string) {
 	logger.Warn("unknown whitelist list", "path", path, "list", key)
 }
 
-// apply records a successful load and makes l current, unless it is the same
-// as the current List.
+// apply makes l current, unless it is the same as the current List, and
+// counts a successful load. It logs before it publishes, so that whoever sees
+// the new List or counters also finds the log lines.
 func (w *Watcher) apply(l *List, skipped []LineError) {
-	w.reloads.Add(1)
+	defer w.reloads.Add(1)
 	w.lastSuccess.Store(time.Now().UnixNano())
 	old := &List{}
 	if prev := w.cur.Load(); prev != nil {
@@ -71,11 +72,11 @@ func (w *Watcher) apply(l *List, skipped []LineError) {
 			return
 		}
 	}
-	w.cur.Store(&snapshot{list: l, skipped: skipped})
 	w.logSkipped(skipped)
 	added, removed := countMissing(l, old), countMissing(old, l)
 	w.logger.Info("whitelist reloaded", "path", w.path, "lists", logSizes(l),
 		"skipped", len(skipped), "added", added, "removed", removed)
+	w.cur.Store(&snapshot{list: l, skipped: skipped})
 }
 
 // logSkipped logs the first maxSkippedLogged skipped lines, each cut short.

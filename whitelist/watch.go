@@ -234,12 +234,12 @@ func (w *Watcher) reload() {
 	w.stat = statOrNil(w.path)
 	l, skipped, err := load(w.path)
 	if err != nil {
-		w.failures.Add(1)
 		level := slog.LevelError
 		if errors.Is(err, fs.ErrNotExist) {
 			level = slog.LevelWarn
 		}
 		w.logger.Log(context.Background(), level, "whitelist reload failed", "path", w.path, "err", err)
+		w.failures.Add(1)
 		return
 	}
 	w.apply(l, skipped)

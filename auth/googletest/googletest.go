@@ -90,8 +90,8 @@ func NewServer(tb testing.TB) *Server {
 // Handler returns the fake's HTTP handler. It answers GET
 // /oauth2/v3/certs with the JWKS of the published keys (Cache-Control:
 // public, max-age=3600, as Google does) and GET /iap/verify/public_key-jwk
-// with an empty key set; any other path gets 404. It does NOT look at the
-// Host header, and it ignores SetUnreachable.
+// with an empty key set (HEAD too); other methods get 405 and other paths
+// 404. It does NOT look at the Host header, and it ignores SetUnreachable.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // serveCerts answers the RS256 JWKS request and counts it.
