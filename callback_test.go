@@ -28,18 +28,26 @@ func TestCallbackRefusals(t *testing.T) {
 		{name: "csrf cookie missing", claims: alice, tamper: func(_ url.Values, csrf *http.Cookie, _ **http.Cookie, _ http.Header) { csrf.Name = "other" }, wantStatus: 400, wantReason: "csrf"},
 		{name: "csrf field missing", claims: alice, tamper: func(f url.Values, _ *http.Cookie, _ **http.Cookie, _ http.Header) { f.Del("g_csrf_token") }, wantStatus: 400, wantReason: "csrf"},
 		{name: "csrf mismatch", claims: alice, tamper: func(f url.Values, _ *http.Cookie, _ **http.Cookie, _ http.Header) { f.Set("g_csrf_token", "x") }, wantStatus: 400, wantReason: "csrf"},
-		{name: "csrf both empty", claims: alice, tamper: func(f url.Values, c *http.Cookie, _ **http.Cookie, _ http.Header) { f.Set("g_csrf_token", ""); c.Value = "" }, wantStatus: 400, wantReason: "csrf"},
+		{name: "csrf both empty", claims: alice, tamper: func(f url.Values, c *http.Cookie, _ **http.Cookie, _ http.Header) {
+			f.Set("g_csrf_token", "")
+			c.Value = ""
+		}, wantStatus: 400, wantReason: "csrf"},
 		{name: "credential missing", claims: alice, tamper: func(f url.Values, _ *http.Cookie, _ **http.Cookie, _ http.Header) { f.Del("credential") }, wantStatus: 401, wantReason: "bad_token"},
 		{name: "credential garbage", claims: alice, tamper: func(f url.Values, _ *http.Cookie, _ **http.Cookie, _ http.Header) { f.Set("credential", "a.b.c") }, wantStatus: 401, wantReason: "bad_token"},
 		{name: "wrong audience", claims: with(func(c *googletest.Claims) { c.Audience = "other.apps.googleusercontent.com" }), wantStatus: 401, wantReason: "wrong_audience"},
 		{name: "wrong issuer", claims: with(func(c *googletest.Claims) { c.Issuer = "https://evil.example.com" }), wantStatus: 401, wantReason: "wrong_issuer"},
-		{name: "expired", claims: with(func(c *googletest.Claims) { c.Expires = time.Now().Add(-time.Minute); c.IssuedAt = time.Now().Add(-time.Hour) }), wantStatus: 401, wantReason: "expired"},
+		{name: "expired", claims: with(func(c *googletest.Claims) {
+			c.Expires = time.Now().Add(-time.Minute)
+			c.IssuedAt = time.Now().Add(-time.Hour)
+		}), wantStatus: 401, wantReason: "expired"},
 		{name: "unverified email", claims: with(func(c *googletest.Claims) { c.EmailVerified = googletest.Bool(false) }), wantStatus: 401, wantReason: "unverified_email"},
 		{name: "nonce from elsewhere", claims: with(func(c *googletest.Claims) { c.Nonce = "not-the-bound-one" }), wantStatus: 401, wantReason: "nonce"},
 		{name: "nonce cookie missing", claims: alice, tamper: func(_ url.Values, _ *http.Cookie, nc **http.Cookie, _ http.Header) { *nc = nil }, wantStatus: 401, wantReason: "nonce"},
 		{name: "google keys 500", claims: alice, google: func(g *googletest.Server) { g.SetKeysStatus(500) }, wantStatus: 503, wantReason: "google_unreachable"},
 		{name: "google unreachable", claims: alice, google: func(g *googletest.Server) { g.SetUnreachable(true) }, wantStatus: 503, wantReason: "google_unreachable"},
-		{name: "text/plain body", claims: alice, tamper: func(_ url.Values, _ *http.Cookie, _ **http.Cookie, h http.Header) { h.Set("Content-Type", "text/plain") }, wantStatus: 415, wantReason: "unsupported_media_type"},
+		{name: "text/plain body", claims: alice, tamper: func(_ url.Values, _ *http.Cookie, _ **http.Cookie, h http.Header) {
+			h.Set("Content-Type", "text/plain")
+		}, wantStatus: 415, wantReason: "unsupported_media_type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

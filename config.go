@@ -25,6 +25,12 @@ type config struct {
 	publicURL       string
 	logFormat       string
 	logLevel        string
+	metricsListen   string
+
+	// Modes that do not serve.
+	version     bool // print the version and exit
+	check       bool // validate configuration, keys and whitelist, then exit
+	healthcheck bool // probe a running doorman's /healthz (for Docker's HEALTHCHECK)
 }
 
 // flagEnv pairs every flag with its environment-variable twin.
@@ -43,6 +49,7 @@ func flagEnv() [][2]string {
 		{"public-url", "DOORMAN_PUBLIC_URL"},
 		{"log-format", "DOORMAN_LOG_FORMAT"},
 		{"log-level", "DOORMAN_LOG_LEVEL"},
+		{"metrics-listen", "DOORMAN_METRICS_LISTEN"},
 	}
 }
 
@@ -66,6 +73,10 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&cfg.publicURL, "public-url", "", "doorman's public base URL, e.g. https://auth.example.com")
 	fs.StringVar(&cfg.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&cfg.metricsListen, "metrics-listen", "", "address for Prometheus /metrics (default off)")
+	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
+	fs.BoolVar(&cfg.check, "check", false, "validate configuration, keys and whitelist, then exit (0 valid, 1 not)")
+	fs.BoolVar(&cfg.healthcheck, "healthcheck", false, "probe the running doorman's /healthz on --listen and exit (0 healthy)")
 	if err := parseArgs(fs, args, usage); err != nil {
 		return cfg, err
 	}
@@ -73,6 +84,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		return cfg, err
 	}
 	cfg.redirectDomains = splitList(redirects)
+	if cfg.version || cfg.healthcheck {
+		return cfg, nil // need no other setting
+	}
 	return finish(cfg)
 }
 
@@ -159,7 +173,7 @@ func (cfg config) logAttrs() []any {
 		"cookie_name", cfg.cookieName, "cookie_domain", cfg.cookieDomain, "cookie_ttl", cfg.cookieTTL.String(),
 		"cookie_secure", cfg.cookieSecure, "hosted_domain", cfg.hostedDomain,
 		"redirect_domains", cfg.redirectDomains, "public_url", cfg.publicURL,
-		"log_format", cfg.logFormat, "log_level", cfg.logLevel,
+		"log_format", cfg.logFormat, "log_level", cfg.logLevel, "metrics_listen", cfg.metricsListen,
 	}
 }
 

@@ -42,6 +42,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	} else if err != nil {
 		return err
 	}
+	switch {
+	case cfg.version:
+		fmt.Fprintln(stdout, "doorman", versionString())
+		return nil
+	case cfg.healthcheck:
+		return healthcheck(cfg.listen)
+	case cfg.check:
+		return check(cfg, stdout)
+	}
 	level, _ := parseLevel(cfg.logLevel)
 	logger := newLogger(stderr, cfg.logFormat, level)
 	keys, created, err := auth.LoadOrCreateKeys(cfg.secretFile)

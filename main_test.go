@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,4 +170,62 @@ func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string
 		t.Fatal(err)
 	}
 	return path
+}
+
+func TestRunModes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.txt", "alice@example.com\n[gpt4]\n@example.com\n", 0o644)
+	bad := writeFile(t, dir, "bad.txt", "alice@example.com\nnot an address\n[bad name]\n", 0o644)
+	openKey := writeFile(t, dir, "open.key", strings.Repeat("QUFB", 12)+"\n", 0o644)
+	missingKey := filepath.Join(dir, "missing.key")
+	tests := []struct {
+		name     string
+		args     []string
+		wantErr  bool
+		wantOut  []string
+		noCreate string // a file that must not exist afterwards
+	}{
+		{"version needs no client id", []string{"--version"}, false, []string{"doorman "}, ""},
+		{"check valid", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + missingKey}, false, []string{"main 1, gpt4 1", "ok:"}, missingKey},
+		{"check bad lines", []string{"--check", "--client-id=x", "--whitelist=" + bad, "--secret-file=" + missingKey}, true, []string{"line 2", "line 3", "2 bad line(s)"}, missingKey},
+		{"check open key", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + openKey}, true, []string{"--secret-file", "chmod 600"}, ""},
+		{"check missing whitelist", []string{"--check", "--client-id=x", "--whitelist=" + filepath.Join(dir, "nope"), "--secret-file=" + missingKey}, true, []string{"--whitelist"}, ""},
+		{"check missing client id", []string{"--check", "--whitelist=" + good}, true, nil, ""},
+		{"healthcheck of nothing", []string{"--healthcheck", "--listen=127.0.0.1:1"}, true, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out strings.Builder
+			err := run(t.Context(), tt.args, fakeEnv(nil), &out, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("run(%v) = %v, want error %v; output:\n%s", tt.args, err, tt.wantErr, out.String())
+			}
+			for _, want := range tt.wantOut {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
+			}
+			if tt.noCreate != "" {
+				if _, err := os.Stat(tt.noCreate); err == nil {
+					t.Errorf("--check created %s; it must write nothing", tt.noCreate)
+				}
+			}
+		})
+	}
+}
+
+func TestHealthcheckOfRunningDoorman(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	if err := run(t.Context(), []string{"--healthcheck", "--listen=" + addr}, fakeEnv(nil), io.Discard, io.Discard); err != nil {
+		t.Errorf("healthcheck of a healthy server = %v, want nil", err)
+	}
 }
