@@ -33,6 +33,10 @@ import (
 	"time"
 )
 
+// maxVerifiedSessions bounds the cache of verified session cookies (about
+// 300 bytes each).
+const maxVerifiedSessions = 10_000
+
 // Allowlist reports who is on which list right now. *whitelist.Watcher
 // satisfies it. list "" is the main list.
 type Allowlist interface {
@@ -76,6 +80,7 @@ type Handler struct {
 	clientID   string
 	allow      Allowlist
 	sessions   *codec
+	verified   *verifiedCache // session cookies that verified
 	nonces     *codec
 	verifier   *verifier
 	redirects  redirectPolicy
@@ -119,6 +124,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	return &Handler{
 		clientID: cfg.ClientID, allow: cfg.Allowlist, sessions: sessions, nonces: nonces,
+		verified: newVerifiedCache(maxVerifiedSessions),
 		verifier: v, redirects: redirects, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		cookie: cookieSettings{cfg.CookieName, cfg.CookieDomain, cfg.CookieTTL, cfg.CookieSecure},
 		logger: cfg.Logger, now: cfg.Now, noStore: []string{"no-store"}, zeroLength: []string{"0"},

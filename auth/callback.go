@@ -77,12 +77,11 @@ func decodeCallback(mediaType string, raw []byte, body *callbackBody) error {
 
 // startSession sets the session cookie for id and retires the nonce used.
 func (h *Handler) startSession(c echo.Context, id identity, nonces []nonceEntry) error {
-	now := h.now()
-	value, err := h.sessions.encodeSession(Session{Email: id.Email, Issued: now, Expires: now.Add(h.cookie.ttl)})
+	cookie, err := h.SessionCookie(id.Email)
 	if err != nil {
 		return err
 	}
-	http.SetCookie(c.Response(), h.cookie.sessionCookie(value, int(h.cookie.ttl.Seconds())))
+	http.SetCookie(c.Response(), cookie)
 	return h.setNonces(c.Response(), without(nonces, id.nonce))
 }
 

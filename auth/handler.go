@@ -19,11 +19,11 @@ func (h *Handler) Check(c echo.Context) error {
 	hdr := c.Response().Header()
 	hdr["Cache-Control"] = h.noStore
 	hdr["Content-Length"] = h.zeroLength // also on HEAD: nginx needs it
-	s, ok := h.findSession(r, func(s Session) bool { return h.allow.Contains(list, s.Email) })
+	vs, ok := h.findSession(r, list, true)
 	if !ok {
 		return c.NoContent(http.StatusUnauthorized)
 	}
-	hdr["X-Auth-Request-Email"] = []string{s.Email}
+	hdr["X-Auth-Request-Email"] = vs.emailHeader
 	return c.NoContent(http.StatusOK)
 }
 
@@ -51,11 +51,11 @@ func (h *Handler) Login(c echo.Context) error {
 		return err
 	}
 	c.Response().Header()["Cache-Control"] = h.noStore
-	if s, ok := h.findSession(r, anySession); ok {
-		if h.allow.Contains(list, s.Email) {
+	if vs, ok := h.findSession(r, "", false); ok {
+		if h.allow.Contains(list, vs.session.Email) {
 			return c.Redirect(http.StatusSeeOther, orHome(rd))
 		}
-		return h.renderForbidden(c, s.Email, list, rd)
+		return h.renderForbidden(c, vs.session.Email, list, rd)
 	}
 	nonce, err := h.bindNonce(c.Response(), r)
 	if err != nil {
@@ -108,8 +108,8 @@ func (h *Handler) Logout(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if s, ok := h.findSession(r, anySession); ok {
-		h.logger.Info("signed out", "email", s.Email)
+	if vs, ok := h.findSession(r, "", false); ok {
+		h.logger.Info("signed out", "email", vs.session.Email)
 	}
 	c.Response().Header()["Cache-Control"] = h.noStore
 	http.SetCookie(c.Response(), h.cookie.sessionCookie("", -1))
@@ -119,12 +119,13 @@ func (h *Handler) Logout(c echo.Context) error {
 // Home handles "GET /", doorman's signed-in page: who you are and which
 // sites you may use; without a session, a 303 to /login.
 func (h *Handler) Home(c echo.Context) error {
-	s, ok := h.findSession(c.Request(), anySession)
+	vs, ok := h.findSession(c.Request(), "", false)
 	if !ok {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
+	email := vs.session.Email
 	c.Response().Header()["Cache-Control"] = h.noStore
-	return c.Render(http.StatusOK, "signedin.html", Page{Email: s.Email, Lists: h.allow.ListsOf(s.Email)})
+	return c.Render(http.StatusOK, "signedin.html", Page{Email: email, Lists: h.allow.ListsOf(email)})
 }
 
 // siteParams reads list and rd from a raw query. A malformed list name is a

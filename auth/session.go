@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -96,11 +98,11 @@ func (c *codec) decodeSession(value string, now time.Time) (Session, error) {
 	return Session{Email: w.Email, Issued: time.Unix(w.Issued, 0), Expires: time.Unix(w.Expires, 0)}, nil
 }
 
-// findSession returns the first valid session in r's cookies named name for
-// which accept returns true. Several cookies may share the name (different
-// domains or paths); any valid one counts.
-func (h *Handler) findSession(r *http.Request, accept func(Session) bool) (Session, bool) {
-	now := h.now()
+// findSession returns the first valid session in r's cookies. With
+// onList, only a session whose email is on list counts. Several cookies may
+// share the name (different domains or paths); any valid one counts.
+func (h *Handler) findSession(r *http.Request, list string, onList bool) (*verifiedSession, bool) {
+	now := h.now().Unix()
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
@@ -109,17 +111,72 @@ func (h *Handler) findSession(r *http.Request, accept func(Session) bool) (Sessi
 			if !ok {
 				continue
 			}
-			s, err := h.sessions.decodeSession(v, now)
-			if err == nil && accept(s) {
-				return s, true
+			vs, ok := h.verifySession(v, now)
+			if ok && (!onList || h.allow.Contains(list, vs.session.Email)) {
+				return vs, true
 			}
 		}
 	}
-	return Session{}, false
+	return nil, false
 }
 
-// anySession accepts every valid session.
-func anySession(Session) bool { return true }
+// verifySession decodes value, from the cache of verified values when it
+// was seen before, and checks expiry at now (unix seconds).
+func (h *Handler) verifySession(value string, now int64) (*verifiedSession, bool) {
+	vs, ok := h.verified.get(value)
+	if !ok {
+		s, err := h.sessions.decodeSession(value, time.Unix(now, 0))
+		if err != nil {
+			return nil, false
+		}
+		vs = &verifiedSession{session: s, expires: s.Expires.Unix(), emailHeader: []string{s.Email}}
+		h.verified.put(value, vs)
+	}
+	return vs, now < vs.expires
+}
+
+// verifiedSession is a session cookie that verified, with what the hot path needs.
+type verifiedSession struct {
+	session     Session
+	expires     int64    // session.Expires in unix seconds
+	emailHeader []string // X-Auth-Request-Email value, shared, never modified
+}
+
+// verifiedCache remembers cookie values that verified, so /auth skips
+// HMAC, AES and JSON for a cookie it has seen: one map hit, no allocation.
+// Only values that verified are stored, keyed by their exact text, so a
+// tampered value is never found. Expiry and the whitelist are still
+// checked on every request. When full it starts again empty.
+type verifiedCache struct {
+	m     atomic.Pointer[sync.Map]
+	count atomic.Int64
+	max   int64
+}
+
+// newVerifiedCache returns a cache of at most max entries.
+func newVerifiedCache(max int64) *verifiedCache {
+	c := &verifiedCache{max: max}
+	c.m.Store(new(sync.Map))
+	return c
+}
+
+// get returns the verified session for value, if cached.
+func (c *verifiedCache) get(value string) (*verifiedSession, bool) {
+	v, ok := c.m.Load().Load(value)
+	if !ok {
+		return nil, false
+	}
+	return v.(*verifiedSession), true
+}
+
+// put caches vs under value, dropping everything first when full.
+func (c *verifiedCache) put(value string, vs *verifiedSession) {
+	if c.count.Add(1) > c.max {
+		c.m.Store(new(sync.Map))
+		c.count.Store(1)
+	}
+	c.m.Load().Store(value, vs)
+}
 
 // cookieValue returns the value of one "name=value" pair from a Cookie
 // header if its name is name. It does not allocate.
@@ -141,4 +198,16 @@ func (cs cookieSettings) sessionCookie(value string, maxAge int) *http.Cookie {
 		Name: cs.name, Value: value, Path: "/", Domain: cs.domain, MaxAge: maxAge,
 		Secure: cs.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	}
+}
+
+// SessionCookie returns a session cookie for email, valid for the
+// configured TTL. It does NOT verify anything: it is for callers that have
+// established the identity themselves, such as benchmarks and tests.
+func (h *Handler) SessionCookie(email string) (*http.Cookie, error) {
+	now := h.now()
+	value, err := h.sessions.encodeSession(Session{Email: asciiLower(email), Issued: now, Expires: now.Add(h.cookie.ttl)})
+	if err != nil {
+		return nil, fmt.Errorf("encode session: %w", err)
+	}
+	return h.cookie.sessionCookie(value, int(h.cookie.ttl/time.Second)), nil
 }

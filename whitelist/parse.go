@@ -61,7 +61,7 @@ func Parse(r io.Reader) (l *List, skipped []LineError, err error) {
 			return p.finish(), p.skipped, nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("read whitelist line %d: %w", n, err)
+			return nil, nil, fmt.Errorf("read line %d: %w", n, err)
 		}
 	}
 }
@@ -97,9 +97,9 @@ type parser struct {
 }
 
 func newParser() *parser {
-	main := newEntrySet()
-	l := &List{sets: map[string]*entrySet{MainList: main}}
-	return &parser{list: l, cur: main}
+	mainSet := newEntrySet()
+	l := &List{sets: map[string]*entrySet{MainList: mainSet}}
+	return &parser{list: l, cur: mainSet}
 }
 
 // line handles line n, size bytes long; raw holds at most its first maxLine bytes.

@@ -63,13 +63,18 @@ type Watcher struct {
 // Watch watches the file's parent directory, not the file, and reloads on any
 // event there (debounced by 50 ms), so that in-place writes, atomic renames,
 // delete-and-recreate and Kubernetes ConfigMap symlink swaps all take effect
-// within a second. It also compares os.Stat of path every 2 s, which catches
-// changes if the directory watch is lost or cannot be set up. path is opened
-// as given, following symlinks.
+// within a second. It also compares os.Stat of path every 2 s (every 0.5 s
+// while the directory watch is lost, which it retries), so that changes still
+// converge if the directory is recreated or fsnotify is unavailable. path is
+// opened as given, following symlinks.
 //
-// A reload that cannot read the file keeps the last good List, logs and
-// counts the failure, and never stops the Watcher; a later event or poll
-// reloads the file when it returns. A nil logger discards log output.
+// A successful reload logs "whitelist reloaded" with the entries per list and
+// the entries added and removed, and each skipped line (at most 100) at Warn
+// level; one that finds the same entries and skipped lines changes nothing
+// and logs only at Debug level. A reload that cannot read the file keeps the
+// last good List, logs and counts the failure, and never stops the Watcher; a
+// later event or poll reloads the file when it returns. A nil logger
+// discards log output.
 func Watch(ctx context.Context, path string, logger *slog.Logger) (*Watcher, error) {
 	return watch(ctx, path, logger, timing{debounce: debounceDelay, poll: pollWatching, pollLost: pollLost})
 }
@@ -79,17 +84,13 @@ func watch(ctx context.Context, path string, logger *slog.Logger, t timing) (*Wa
 		logger = slog.New(slog.DiscardHandler)
 	}
 	w := &Watcher{path: path, dir: filepath.Dir(path), logger: logger, timing: t, done: make(chan struct{})}
-	fw := w.startFS() // before the first load, so that no change is missed
-	w.stat = statOrNil(path)
+	w.stat = statOrNil(path) // a change before the watch starts shows in the poll
 	l, skipped, err := load(path)
 	if err != nil {
-		if fw != nil {
-			fw.Close()
-		}
 		return nil, fmt.Errorf("whitelist: %w", err)
 	}
 	w.apply(l, skipped)
-	go w.run(ctx, fw)
+	go w.run(ctx, w.startFS())
 	return w, nil
 }
 
@@ -100,6 +101,7 @@ func (w *Watcher) List() *List { return w.cur.Load().list }
 // main list) of the current List; see List.Contains. An unknown list name
 // contains nobody and is logged at Warn level once per name per loaded file
 // (at most 100 names, then one line saying further names are suppressed).
+// Contains takes no lock and does not allocate when list is known.
 func (w *Watcher) Contains(list, email string) bool {
 	s := w.cur.Load()
 	if set, ok := s.list.sets[list]; ok {
@@ -165,15 +167,13 @@ func (w *Watcher) addDir(fw *fsnotify.Watcher) bool {
 // run reloads on directory events and polls, until ctx is done.
 func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
 	defer close(w.done)
-	var events <-chan fsnotify.Event
+	var events <-chan fsnotify.Event // nil (never ready) without fsnotify
 	var errs <-chan error
 	if fw != nil {
 		defer fw.Close()
 		events, errs = fw.Events, fw.Errors
 	}
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
-	pending := false // debounce is running
+	burst := newBurst(w.timing.debounce)
 	poll := time.NewTicker(w.pollEvery(fw))
 	defer poll.Stop()
 	for {
@@ -182,28 +182,47 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
 			return
 		case _, ok := <-events:
 			if !ok {
-				events = nil
+				events = nil // closed: leave it to the poll
 				continue
 			}
+			burst.add()
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
 				continue
 			}
 			w.logger.Warn("whitelist watch error", "path", w.path, "err", err)
-		case <-debounce.C:
-			pending = false
+			burst.add() // events may have been lost
+		case <-burst.timer.C:
+			burst.pending = false
 			w.reload()
-			continue
 		case <-poll.C:
 			w.poll(fw)
 			poll.Reset(w.pollEvery(fw))
-			continue
 		}
-		if !pending { // an event or a watch error (maybe lost events): reload soon
-			debounce.Reset(w.timing.debounce)
-			pending = true
-		}
+	}
+}
+
+// burst coalesces directory events: the reload runs delay after the first
+// event of a burst. Every event is followed by a reload that starts after it,
+// and a steady stream of events cannot postpone reloads indefinitely.
+type burst struct {
+	timer   *time.Timer
+	delay   time.Duration
+	pending bool // timer is running
+}
+
+func newBurst(delay time.Duration) *burst {
+	b := &burst{timer: time.NewTimer(delay), delay: delay}
+	b.timer.Stop()
+	return b
+}
+
+// add notes an event: it starts the timer unless it is running.
+func (b *burst) add() {
+	if !b.pending {
+		b.timer.Reset(b.delay)
+		b.pending = true
 	}
 }
 

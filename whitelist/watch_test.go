@@ -318,3 +318,33 @@ func TestWatchCancelStops(t *testing.T) {
 		t.Errorf("after stop: the last List is not served")
 	}
 }
+
+func TestWatcherContainsAllocs(t *testing.T) {
+	w, _ := newTestWatcher(t, tempWhitelist(t, testFile))
+	for _, tt := range []struct{ list, email string }{
+		{MainList, alice},
+		{"gpt4", "BOB@example.com"},
+		{"alpha", "someone@example.com"},
+	} {
+		if got := testing.AllocsPerRun(100, func() { w.Contains(tt.list, tt.email) }); got != 0 {
+			t.Errorf("Watcher.Contains(%q, %q) allocs = %v, want 0", tt.list, tt.email, got)
+		}
+	}
+}
+
+func BenchmarkWatcherContains(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "whitelist.txt")
+	if err := os.WriteFile(path, []byte(testFile), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	w, err := Watch(b.Context(), path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			w.Contains("gpt4", bob)
+		}
+	})
+}
