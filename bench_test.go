@@ -54,8 +54,18 @@ func BenchmarkAuth(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Run("metrics=off", func(b *testing.B) { benchAuth(b, wl, nil, logger) })
+	b.Run("metrics=on", func(b *testing.B) { benchAuth(b, wl, newMetrics(wl), logger) })
+}
+
+// benchAuth runs the /auth cases against one server.
+func benchAuth(b *testing.B, wl *whitelist.Watcher, m *metrics, logger *slog.Logger) {
 	keys := [][]byte{bytes.Repeat([]byte("k"), 32)}
-	h, err := auth.New(auth.Config{ClientID: "x", Allowlist: wl, Keys: keys, CookieName: "doorman", CookieTTL: time.Hour})
+	cfg := auth.Config{ClientID: "x", Allowlist: wl, Keys: keys, CookieName: "doorman", CookieTTL: time.Hour}
+	if m != nil {
+		cfg.Observer = m
+	}
+	h, err := auth.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

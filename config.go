@@ -26,6 +26,7 @@ type config struct {
 	logFormat       string
 	logLevel        string
 	metricsListen   string
+	trustedIPHeader string
 
 	// Modes that do not serve.
 	version     bool // print the version and exit
@@ -50,6 +51,7 @@ func flagEnv() [][2]string {
 		{"log-format", "DOORMAN_LOG_FORMAT"},
 		{"log-level", "DOORMAN_LOG_LEVEL"},
 		{"metrics-listen", "DOORMAN_METRICS_LISTEN"},
+		{"trusted-ip-header", "DOORMAN_TRUSTED_IP_HEADER"},
 	}
 }
 
@@ -74,6 +76,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&cfg.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.metricsListen, "metrics-listen", "", "address for Prometheus /metrics (default off)")
+	fs.StringVar(&cfg.trustedIPHeader, "trusted-ip-header", "", "header nginx sets to the client address, e.g. X-Real-IP (default: none; the peer address is used)")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVar(&cfg.check, "check", false, "validate configuration, keys and whitelist, then exit (0 valid, 1 not)")
 	fs.BoolVar(&cfg.healthcheck, "healthcheck", false, "probe the running doorman's /healthz on --listen and exit (0 healthy)")
@@ -174,6 +177,7 @@ func (cfg config) logAttrs() []any {
 		"cookie_secure", cfg.cookieSecure, "hosted_domain", cfg.hostedDomain,
 		"redirect_domains", cfg.redirectDomains, "public_url", cfg.publicURL,
 		"log_format", cfg.logFormat, "log_level", cfg.logLevel, "metrics_listen", cfg.metricsListen,
+		"trusted_ip_header", cfg.trustedIPHeader,
 	}
 }
 

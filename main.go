@@ -68,16 +68,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("parse templates: %w", err)
 	}
-	h, err := auth.New(authConfig(ctx, cfg, keys, wl, logger))
+	acfg := authConfig(ctx, cfg, keys, wl, logger)
+	var m *metrics
+	if cfg.metricsListen != "" {
+		m = newMetrics(wl)
+		acfg.Observer = m
+	}
+	h, err := auth.New(acfg)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.listen)
+	e := newServer(h, wl.Ready, pages, logger)
+	trustIPHeader(e, cfg.trustedIPHeader)
+	servers, err := listen(cfg, e, m)
 	if err != nil {
-		return fmt.Errorf("--listen (DOORMAN_LISTEN): %w", err)
+		return err
 	}
-	logger.Info("doorman started", append([]any{"addr", ln.Addr().String()}, cfg.logAttrs()...)...)
-	return serve(ctx, newHTTPServer(newServer(h, wl.Ready, pages, logger)), ln, logger)
+	started := []any{"version", versionString(), "addr", servers[0].addr()}
+	if len(servers) > 1 {
+		started = append(started, "metrics_addr", servers[1].addr())
+	}
+	logger.Info("doorman started", append(started, cfg.logAttrs()...)...)
+	return serve(ctx, servers, logger)
 }
 
 // authConfig maps doorman's configuration onto auth.Config.
@@ -104,22 +116,63 @@ func newHTTPServer(handler http.Handler) *http.Server {
 	}
 }
 
-// serve serves on ln until ctx is done, then stops accepting and waits up
-// to 20 s for in-flight requests.
-func serve(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+// listener is an http.Server with the listener it serves.
+type listener struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+func (l listener) addr() string { return l.ln.Addr().String() }
+
+// listen opens doorman's listener and, with --metrics-listen, the separate
+// metrics listener, so /metrics never shares a port with /auth.
+func listen(cfg config, handler http.Handler, m *metrics) ([]listener, error) {
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen (DOORMAN_LISTEN): %w", err)
+	}
+	out := []listener{{newHTTPServer(handler), ln}}
+	if m == nil {
+		return out, nil
+	}
+	mln, err := net.Listen("tcp", cfg.metricsListen)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("--metrics-listen (DOORMAN_METRICS_LISTEN): %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.handler())
+	return append(out, listener{newHTTPServer(mux), mln}), nil
+}
+
+// serve serves every listener until ctx is done, then stops accepting and
+// waits up to 20 s for in-flight requests.
+func serve(ctx context.Context, ls []listener, logger *slog.Logger) error {
+	errc := make(chan error, len(ls))
+	for _, l := range ls {
+		go func() { errc <- l.srv.Serve(l.ln) }()
+	}
 	select {
 	case err := <-errc:
+		shutdown(ls)
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("doorman stopping")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	if err := shutdown(ls); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("doorman stopped")
 	return nil
+}
+
+// shutdown gracefully stops every server within 20 s.
+func shutdown(ls []listener) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var errs []error
+	for _, l := range ls {
+		errs = append(errs, l.srv.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
 }

@@ -147,16 +147,27 @@ func TestRunServesAndShutsDown(t *testing.T) {
 // addr; the rest of the log is drained in the background.
 func startedAddr(t *testing.T, logs io.Reader) string {
 	t.Helper()
+	addr, _ := startedAddrs(t, logs)
+	return addr
+}
+
+// startedAddrs is startedAddr that also returns metrics_addr.
+func startedAddrs(t *testing.T, logs io.Reader) (addr, metricsAddr string) {
+	t.Helper()
 	sc := bufio.NewScanner(logs)
 	for sc.Scan() {
-		var line struct{ Msg, Addr string }
+		var line struct {
+			Msg         string
+			Addr        string
+			MetricsAddr string `json:"metrics_addr"`
+		}
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "doorman started" {
 			go io.Copy(io.Discard, logs)
-			return line.Addr
+			return line.Addr, line.MetricsAddr
 		}
 	}
 	t.Fatal("log ended before \"doorman started\"")
-	return ""
+	return "", ""
 }
 
 // writeFile writes content to dir/name with mode and returns the path.
@@ -187,7 +198,7 @@ func TestRunModes(t *testing.T) {
 		noCreate string // a file that must not exist afterwards
 	}{
 		{"version needs no client id", []string{"--version"}, false, []string{"doorman "}, ""},
-		{"check valid", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + missingKey}, false, []string{"main 1, gpt4 1", "ok:"}, missingKey},
+		{"check valid", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + missingKey}, false, []string{"(main) 1, gpt4 1", "ok:"}, missingKey},
 		{"check bad lines", []string{"--check", "--client-id=x", "--whitelist=" + bad, "--secret-file=" + missingKey}, true, []string{"line 2", "line 3", "2 bad line(s)"}, missingKey},
 		{"check open key", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + openKey}, true, []string{"--secret-file", "chmod 600"}, ""},
 		{"check missing whitelist", []string{"--check", "--client-id=x", "--whitelist=" + filepath.Join(dir, "nope"), "--secret-file=" + missingKey}, true, []string{"--whitelist"}, ""},

@@ -120,7 +120,7 @@ func formatSizes(sizes map[string]int) string {
 	parts := make([]string, len(names))
 	for i, name := range names {
 		if name == whitelist.MainList {
-			name = "main"
+			name = "(main)"
 		}
 		parts[i] = fmt.Sprintf("%s %d", name, sizes[names[i]])
 	}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -43,6 +45,28 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 	e.GET("/logout", h.Logout, page...)
 	e.StaticFS("/static", static.FS)
 	return e
+}
+
+// trustIPHeader makes c.RealIP() read header, which nginx sets (for
+// example "proxy_set_header X-Real-IP $remote_addr;"). Only the last
+// address in it counts: that is the one nginx added. Without a header the
+// peer address is used and no client-sent header is trusted.
+func trustIPHeader(e *echo.Echo, header string) {
+	if header == "" {
+		return
+	}
+	e.IPExtractor = func(r *http.Request) string {
+		v := r.Header.Values(header)
+		if len(v) == 0 {
+			return echo.ExtractIPDirect()(r)
+		}
+		last := v[len(v)-1]
+		last = strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:])
+		if net.ParseIP(last) == nil {
+			return echo.ExtractIPDirect()(r)
+		}
+		return last
+	}
 }
 
 // healthz handles "GET /healthz": 200 while the process serves.

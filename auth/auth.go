@@ -62,6 +62,7 @@ type Config struct {
 	PublicURL       string   // doorman's public base URL; "" means relative URLs
 
 	HTTPClient *http.Client     // for Google's keys; nil means a client on http.DefaultTransport with a 10 s timeout
+	Observer   Observer         // told each decision, for metrics; nil means none
 	Logger     *slog.Logger     // nil means discard
 	Now        func() time.Time // nil means time.Now
 	Context    context.Context  // scopes the token validator; nil means context.Background()
@@ -86,6 +87,7 @@ type Handler struct {
 	redirects  redirectPolicy
 	cookie     cookieSettings
 	publicURL  string
+	observer   Observer
 	logger     *slog.Logger
 	now        func() time.Time
 	noStore    []string // shared header value, never modified
@@ -118,7 +120,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: RedirectDomains: %w", err)
 	}
-	v, err := newVerifier(cfg.Context, cfg.HTTPClient, cfg.ClientID, cfg.HostedDomain, cfg.Now)
+	v, err := newVerifier(cfg.Context, cfg.HTTPClient, cfg.ClientID, cfg.HostedDomain, cfg.Now, cfg.Observer.KeyFetchFailed)
 	if err != nil {
 		return nil, fmt.Errorf("auth: token verifier: %w", err)
 	}
@@ -126,8 +128,8 @@ func New(cfg Config) (*Handler, error) {
 		clientID: cfg.ClientID, allow: cfg.Allowlist, sessions: sessions, nonces: nonces,
 		verified: newVerifiedCache(maxVerifiedSessions),
 		verifier: v, redirects: redirects, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
-		cookie: cookieSettings{cfg.CookieName, cfg.CookieDomain, cfg.CookieTTL, cfg.CookieSecure},
-		logger: cfg.Logger, now: cfg.Now, noStore: []string{"no-store"}, zeroLength: []string{"0"},
+		cookie:   cookieSettings{cfg.CookieName, cfg.CookieDomain, cfg.CookieTTL, cfg.CookieSecure},
+		observer: cfg.Observer, logger: cfg.Logger, now: cfg.Now, noStore: []string{"no-store"}, zeroLength: []string{"0"},
 	}, nil
 }
 
@@ -191,6 +193,9 @@ func checkPublicURL(raw string) error {
 func withDefaults(cfg Config) Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

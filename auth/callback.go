@@ -91,17 +91,18 @@ func (h *Handler) refused(c echo.Context, err error, email string) error {
 	if !errors.As(err, &rf) {
 		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
 	}
-	h.logRefusal(rf, email)
+	h.logRefusal(c, rf, email)
 	return echo.NewHTTPError(refusalStatus(rf)).SetInternal(err)
 }
 
-// logRefusal writes the one "sign-in refused" event line.
-func (h *Handler) logRefusal(rf *Refusal, email string) {
-	attrs := []any{"reason", rf.Reason, "detail", rf.Detail}
+// logRefusal writes the one "sign-in refused" event line and counts it.
+func (h *Handler) logRefusal(c echo.Context, rf *Refusal, email string) {
+	attrs := []any{"reason", rf.Reason, "detail", rf.Detail, "client_ip", c.RealIP()}
 	if email != "" {
 		attrs = append(attrs, "email", email)
 	}
 	h.logger.Info("sign-in refused", attrs...)
+	h.observer.SignIn("refused", rf.Reason)
 }
 
 // refusalStatus maps a refusal to its HTTP status: malformed requests are

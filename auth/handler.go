@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -14,17 +15,20 @@ import (
 // email is on the list now, else 401; both with an empty body. It does no
 // I/O and logs nothing.
 func (h *Handler) Check(c echo.Context) error {
+	start := time.Now()
 	r := c.Request()
 	list := authListParam(r.URL.RawQuery)
 	hdr := c.Response().Header()
 	hdr["Cache-Control"] = h.noStore
 	hdr["Content-Length"] = h.zeroLength // also on HEAD: nginx needs it
 	vs, ok := h.findSession(r, list, true)
-	if !ok {
-		return c.NoContent(http.StatusUnauthorized)
+	code := http.StatusUnauthorized
+	if ok {
+		hdr["X-Auth-Request-Email"] = vs.emailHeader
+		code = http.StatusOK
 	}
-	hdr["X-Auth-Request-Email"] = vs.emailHeader
-	return c.NoContent(http.StatusOK)
+	h.observer.AuthChecked(list, ok, time.Since(start))
+	return c.NoContent(code)
 }
 
 // authListParam returns the raw value of the first "list" parameter. It
@@ -87,16 +91,18 @@ func (h *Handler) Callback(c echo.Context) error {
 	}
 	lists := h.allow.ListsOf(id.Email)
 	if len(lists) == 0 {
-		h.logRefusal(refuse("not_in_whitelist", "on no list"), id.Email)
+		h.logRefusal(c, refuse("not_in_whitelist", "on no list"), id.Email)
 		return h.renderForbidden(c, id.Email, list, rd)
 	}
 	if err := h.startSession(c, id, nonces); err != nil {
 		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
 	}
-	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", lists, "site", list)
+	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", lists, "site", list, "client_ip", c.RealIP())
 	if !h.allow.Contains(list, id.Email) {
+		h.observer.SignIn("forbidden", "not_on_site_list")
 		return h.renderForbidden(c, id.Email, list, rd)
 	}
+	h.observer.SignIn("success", "")
 	return c.Redirect(http.StatusSeeOther, orHome(rd))
 }
 

@@ -59,13 +59,13 @@ type verifier struct {
 
 // newVerifier builds a verifier whose key fetches go through client, with
 // failures to reach Google marked so they answer 503, not 401.
-func newVerifier(ctx context.Context, client *http.Client, clientID, hd string, now func() time.Time) (*verifier, error) {
+func newVerifier(ctx context.Context, client *http.Client, clientID, hd string, now func() time.Time, onFetchFailure func()) (*verifier, error) {
 	base := client.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	wrapped := *client
-	wrapped.Transport = keyFetchTransport{base: base}
+	wrapped.Transport = keyFetchTransport{base: base, onFailure: onFetchFailure}
 	v, err := idtoken.NewValidator(ctx, option.WithHTTPClient(&wrapped))
 	if err != nil {
 		return nil, err
@@ -237,10 +237,22 @@ func (e *keyFetchError) Error() string { return "fetch google keys: " + e.cause 
 
 // keyFetchTransport wraps the transport idtoken fetches keys through, so
 // that a fetch failure is recognisable with errors.As.
-type keyFetchTransport struct{ base http.RoundTripper }
+type keyFetchTransport struct {
+	base      http.RoundTripper
+	onFailure func() // called once per failed fetch
+}
 
-// RoundTrip fetches and checks Google's key document.
+// RoundTrip fetches Google's key document, reporting a failure to onFailure.
 func (t keyFetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.fetch(req)
+	if err != nil {
+		t.onFailure()
+	}
+	return resp, err
+}
+
+// fetch fetches and checks Google's key document.
+func (t keyFetchTransport) fetch(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		return nil, &keyFetchError{cause: err.Error()}

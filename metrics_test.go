@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"doorman/auth"
+	"doorman/auth/googletest"
+	"doorman/whitelist"
+)
+
+// scrape returns the metrics text of m.
+func scrape(t *testing.T, m *metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
+func TestMetricsCountDecisions(t *testing.T) {
+	t.Parallel()
+	var m *metrics
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", func(c *auth.Config) {
+		m = newMetrics(c.Allowlist.(*whitelist.Watcher))
+		c.Observer = m
+	})
+	alice := td.session(t, "alice@example.com")
+	td.signIn(t, "", googletest.Claims{Email: "mallory@example.com"})
+	td.signIn(t, "list=gpt4", googletest.Claims{Email: "alice@example.com"})
+	for _, path := range []string{"/auth", "/auth", "/auth?list=gpt4", "/auth?list=nope", "/auth?list=other"} {
+		td.do(t, http.MethodGet, path, nil, nil, alice)
+	}
+	text := scrape(t, m)
+	for _, want := range []string{
+		`doorman_auth_requests_total{list="",result="allowed"} 2`,
+		`doorman_auth_requests_total{list="gpt4",result="denied"} 1`,
+		`doorman_auth_requests_total{list="(unknown)",result="denied"} 2`,
+		`doorman_auth_duration_seconds_count 5`,
+		`doorman_sign_ins_total{outcome="success",reason=""} 1`,
+		`doorman_sign_ins_total{outcome="refused",reason="not_in_whitelist"} 1`,
+		`doorman_sign_ins_total{outcome="forbidden",reason="not_on_site_list"} 1`,
+		`doorman_google_key_fetch_failures_total 0`,
+		`doorman_whitelist_entries{list=""} 1`,
+		`doorman_whitelist_entries{list="gpt4"} 1`,
+		`doorman_whitelist_reloads_total 1`,
+		`doorman_whitelist_reload_failures_total 0`,
+		`doorman_whitelist_last_reload_success_timestamp_seconds `,
+		`go_goroutines `,
+		`doorman_process_resident_memory_bytes `,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, `list="nope"`) || strings.Contains(text, `list="other"`) {
+		t.Error("a client-chosen list name became a label")
+	}
+}
+
+func TestMetricsCountKeyFetchFailures(t *testing.T) {
+	t.Parallel()
+	var m *metrics
+	td := newTestDoorman(t, "alice@example.com\n", func(c *auth.Config) {
+		m = newMetrics(c.Allowlist.(*whitelist.Watcher))
+		c.Observer = m
+	})
+	td.google.SetKeysStatus(http.StatusBadGateway)
+	td.signIn(t, "", googletest.Claims{Email: "alice@example.com"})
+	text := scrape(t, m)
+	for _, want := range []string{
+		`doorman_google_key_fetch_failures_total 1`,
+		`doorman_sign_ins_total{outcome="refused",reason="google_unreachable"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestMetricsOnlyOnTheirOwnListener(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	wl := writeFile(t, dir, "whitelist.txt", "alice@example.com\n", 0o644)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	logs, logw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0", "--client-id=x",
+			"--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "k")}, fakeEnv(nil), io.Discard, logw)
+		logw.Close()
+	}()
+	addr, metricsAddr := startedAddrs(t, logs)
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("http://" + addr + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the main listener = %d, want 404", code)
+	}
+	if code, body := get("http://" + metricsAddr + "/metrics"); code != http.StatusOK || !strings.Contains(body, "doorman_whitelist_entries") {
+		t.Errorf("/metrics on the metrics listener = %d, want 200 with doorman metrics", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() = %v", err)
+	}
+}
