@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -23,7 +22,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -39,9 +37,10 @@ type stack struct {
 	port      int // nginx's TLS port, for every *.example.com site
 	httpPort  int // nginx's plain-HTTP port
 	google    *googletest.Server
-	whitelist string       // path of doorman's whitelist file
-	doorman   string       // doorman's own address, bypassing nginx
-	conns     *connCounter // between nginx and doorman: counts connections
+	whitelist string        // path of doorman's whitelist file
+	doorman   string        // doorman's own address, bypassing nginx
+	logs      func() string // doorman's log so far
+	conns     *connCounter  // between nginx and doorman: counts connections
 	chat      *app
 	gpt4      *app
 	client    *http.Client // through nginx; a cookie jar; follows no redirect
@@ -59,7 +58,7 @@ func newStack(t *testing.T, whitelist string) *stack {
 	s.whitelist = filepath.Join(s.dir, "whitelist.txt")
 	writeFile(t, s.whitelist, whitelist)
 	s.chat, s.gpt4 = startApp(t, "chat"), startApp(t, "gpt4")
-	s.doorman = startDoorman(t, s)
+	s.doorman, s.logs = startDoorman(t, s)
 	s.conns = startConnCounter(t, s.doorman)
 	caPool := s.startNginx(t, nginxBin)
 	s.jar, _ = cookiejar.New(nil)
@@ -115,21 +114,21 @@ func (s *stack) transport(roots *x509.CertPool) *http.Transport {
 }
 
 // startNginx renders doorman.conf into a full nginx.conf, starts nginx and
-// waits until it answers. It returns the CA that signed nginx's certificate.
+// waits until it accepts connections. It returns the CA that signed nginx's certificate.
 func (s *stack) startNginx(t *testing.T, nginxBin string) *x509.CertPool {
 	t.Helper()
 	caPool, certFile, keyFile := mustTLSFiles(t, s.dir)
 	conf := filepath.Join(s.dir, "nginx.conf")
-	writeFile(t, conf, nginxConf(s.dir, renderDoormanConf(t, map[string]string{
-		"listen 443 ":                    fmt.Sprintf("listen 127.0.0.1:%d ", s.port),
-		"listen 80 ":                     fmt.Sprintf("listen 127.0.0.1:%d ", s.httpPort),
-		"/etc/nginx/tls/example.com.crt": certFile,
-		"/etc/nginx/tls/example.com.key": keyFile,
-		"127.0.0.1:5000":                 s.conns.addr(),
-		"127.0.0.1:8080":                 s.chat.addr,
-		"127.0.0.1:8081":                 s.gpt4.addr,
-		"https://auth.example.com":       fmt.Sprintf("https://auth.example.com:%d", s.port),
-	})))
+	writeFile(t, conf, nginxConf(s.dir, renderDoormanConf(t,
+		"listen 443 ", fmt.Sprintf("listen 127.0.0.1:%d ", s.port),
+		"listen 80 ", fmt.Sprintf("listen 127.0.0.1:%d ", s.httpPort),
+		"/etc/nginx/tls/example.com.crt", certFile,
+		"/etc/nginx/tls/example.com.key", keyFile,
+		"127.0.0.1:5000", s.conns.addr(), // doorman, through the connection counter
+		"127.0.0.1:8080", s.chat.addr,
+		"127.0.0.1:8081", s.gpt4.addr,
+		"https://auth.example.com", fmt.Sprintf("https://auth.example.com:%d", s.port),
+	)))
 	p := startProcess(t, "nginx", exec.Command(nginxBin, "-p", s.dir, "-c", conf, "-g", "daemon off;", "-e", "stderr"))
 	t.Cleanup(func() {
 		if err := p.stop(t, syscall.SIGQUIT); err != nil {
@@ -140,21 +139,20 @@ func (s *stack) startNginx(t *testing.T, nginxBin string) *x509.CertPool {
 	return caPool
 }
 
-// renderDoormanConf returns doorman.conf with every placeholder replaced. A
-// placeholder missing from the file fails the test, so a renamed token is
-// never silently left pointing at a production address.
-func renderDoormanConf(t *testing.T, placeholders map[string]string) string {
+// renderDoormanConf returns doorman.conf with each placeholder of the
+// placeholder, value pairs replaced. A placeholder missing from the file
+// fails the test, so a renamed token never leaves a production address in
+// the rendered configuration.
+func renderDoormanConf(t *testing.T, pairs ...string) string {
 	t.Helper()
 	b, err := os.ReadFile("doorman.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pairs []string
-	for token, value := range placeholders {
-		if !bytes.Contains(b, []byte(token)) {
-			t.Fatalf("doorman.conf lacks the placeholder %q", token)
+	for i := 0; i < len(pairs); i += 2 {
+		if !bytes.Contains(b, []byte(pairs[i])) {
+			t.Fatalf("doorman.conf lacks the placeholder %q", pairs[i])
 		}
-		pairs = append(pairs, token, value)
 	}
 	return strings.NewReplacer(pairs...).Replace(string(b))
 }
@@ -228,11 +226,11 @@ func mustCert(t *testing.T, tmpl, parent *x509.Certificate, parentKey *ecdsa.Pri
 }
 
 // startDoorman runs the doorman binary with its Google traffic sent through
-// the fake's proxy, waits for /healthz and returns its address. Cleanup
-// sends SIGTERM and requires exit status 0.
-func startDoorman(t *testing.T, s *stack) string {
+// the fake's proxy, waits for /healthz and returns its address and its log.
+// Cleanup sends SIGTERM and requires exit status 0.
+func startDoorman(t *testing.T, s *stack) (addr string, logs func() string) {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cmd := exec.Command(doormanBin,
 		"--listen="+addr,
 		"--client-id="+s.google.ClientID,
@@ -241,6 +239,7 @@ func startDoorman(t *testing.T, s *stack) string {
 		"--cookie-domain=.example.com",
 		"--redirect-domains=.example.com:*", // nginx's TLS port is not 443
 		fmt.Sprintf("--public-url=https://auth.example.com:%d", s.port),
+		"--trusted-ip-header=X-Real-IP",
 	)
 	cmd.Env = append(cleanEnv(), s.google.ProxyEnv()...)
 	p := startProcess(t, "doorman", cmd)
@@ -252,16 +251,17 @@ func startDoorman(t *testing.T, s *stack) string {
 			t.Errorf("doorman logged an error:\n%s", logs)
 		}
 	})
+	probe := &http.Client{Timeout: time.Second}
 	waitFor(t, 10*time.Second, "doorman /healthz", func() bool {
 		p.checkRunning(t)
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := probe.Get("http://" + addr + "/healthz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return addr
+	return addr, p.output
 }
 
 // cleanEnv is the test's environment without DOORMAN_* settings, which
@@ -276,81 +276,6 @@ func cleanEnv() []string {
 	return env
 }
 
-// process is a child process whose output is kept for failure reports.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	out  syncBuffer
-	done chan struct{} // closed when Wait has returned
-	err  error         // Wait's result; read only after done
-}
-
-// startProcess starts cmd. The output is logged if the test fails.
-func startProcess(t *testing.T, name string, cmd *exec.Cmd) *process {
-	t.Helper()
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &p.out, &p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, p.output())
-		}
-	})
-	return p
-}
-
-// output is everything the process wrote so far.
-func (p *process) output() string { return p.out.String() }
-
-// checkRunning fails the test at once if the process has exited.
-func (p *process) checkRunning(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.done:
-		t.Fatalf("%s exited early: %v\n%s", p.name, p.err, p.output())
-	default:
-	}
-}
-
-// stop sends sig and waits up to 10 s for the process to exit (then kills
-// it), returning Wait's error: nil means exit status 0.
-func (p *process) stop(t *testing.T, sig os.Signal) error {
-	t.Helper()
-	select {
-	case <-p.done:
-		return fmt.Errorf("exited before it was stopped: %w", p.err)
-	default:
-	}
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		return err
-	}
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-		return fmt.Errorf("did not exit within 10s of %v", sig)
-	}
-}
-
-// waitForAddr waits until p accepts connections on addr.
-func waitForAddr(t *testing.T, p *process, addr string) {
-	t.Helper()
-	waitFor(t, 10*time.Second, p.name+" listening on "+addr, func() bool {
-		p.checkRunning(t)
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
-}
-
 // app is an upstream site behind nginx. It answers with what it saw as JSON.
 type app struct {
 	name string
@@ -363,7 +288,7 @@ type appSaw struct {
 	App      string              `json:"app"`
 	URI      string              `json:"uri"`
 	Email    []string            `json:"email"`    // every X-Auth-Request-Email value
-	Identity map[string][]string `json:"identity"` // other identity headers that arrived
+	Identity map[string][]string `json:"identity"` // other identity headers, and any with "_", that arrived
 }
 
 // identityHeaders are headers apps built for other auth proxies trust;
@@ -384,150 +309,15 @@ func startApp(t *testing.T, name string) *app {
 				saw.Identity[h] = v
 			}
 		}
+		for name, v := range r.Header {
+			if strings.Contains(name, "_") { // X_Auth_Request_Email, as CGI reads it
+				saw.Identity[name] = v
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(saw)
 	}))
 	t.Cleanup(srv.Close)
 	a.addr = srv.Listener.Addr().String()
 	return a
-}
-
-// connCounter is a TCP relay to a target that counts the connections it
-// accepts: how many connections nginx opened to doorman.
-type connCounter struct {
-	ln     net.Listener
-	target string
-	n      atomic.Int64
-	mu     sync.Mutex
-	open   map[net.Conn]struct{} // guarded by mu
-	wg     sync.WaitGroup
-}
-
-// startConnCounter relays 127.0.0.1:<free port> to target until cleanup.
-func startConnCounter(t *testing.T, target string) *connCounter {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &connCounter{ln: ln, target: target, open: map[net.Conn]struct{}{}}
-	c.wg.Go(c.serve)
-	t.Cleanup(c.close)
-	return c
-}
-
-func (c *connCounter) addr() string { return c.ln.Addr().String() }
-
-// count reports how many connections have been accepted so far.
-func (c *connCounter) count() int64 { return c.n.Load() }
-
-func (c *connCounter) serve() {
-	for {
-		conn, err := c.ln.Accept()
-		if err != nil {
-			return
-		}
-		c.n.Add(1)
-		c.wg.Go(func() { c.relay(conn) })
-	}
-}
-
-// relay copies both ways between conn and a new connection to the target.
-func (c *connCounter) relay(conn net.Conn) {
-	defer conn.Close()
-	up, err := net.Dial("tcp", c.target)
-	if err != nil {
-		return
-	}
-	defer up.Close()
-	if !c.track(conn, up) {
-		return
-	}
-	defer c.untrack(conn, up)
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(up, conn); done <- struct{}{} }()
-	go func() { io.Copy(conn, up); done <- struct{}{} }()
-	<-done // either side closed: close both (deferred), which ends the other copy
-}
-
-// track registers open connections; false once the counter is closed.
-func (c *connCounter) track(conns ...net.Conn) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.open == nil {
-		return false
-	}
-	for _, conn := range conns {
-		c.open[conn] = struct{}{}
-	}
-	return true
-}
-
-func (c *connCounter) untrack(conns ...net.Conn) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, conn := range conns {
-		delete(c.open, conn)
-	}
-}
-
-// close stops accepting, cuts every relayed connection and waits.
-func (c *connCounter) close() {
-	c.ln.Close()
-	c.mu.Lock()
-	for conn := range c.open {
-		conn.Close()
-	}
-	c.open = nil
-	c.mu.Unlock()
-	c.wg.Wait()
-}
-
-// syncBuffer is a bytes.Buffer safe for a child's output and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// writeFile writes content to path in place, as an editor would.
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitFor polls cond every 10 ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
