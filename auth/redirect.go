@@ -364,9 +364,20 @@ func rdIndex(q string) int {
 
 // looksUnescaped reports whether an rd value is a URL in wire form rather
 // than a query-escaped one: escaping turns "/" and ":" into %2F and %3A.
+// ingress-nginx escapes only the path ("https://host%2Fc%3Fa%3D1"): a "%"
+// inside the authority marks that form as escaped too, since a host never
+// contains one.
 func looksUnescaped(v string) bool {
 	head := strings.ToLower(v[:min(len(v), len("https:"))])
-	return strings.HasPrefix(head, "/") || strings.HasPrefix(head, "http:") || head == "https:"
+	if strings.HasPrefix(head, "/") {
+		return true
+	}
+	if !strings.HasPrefix(head, "http:") && head != "https:" {
+		return false
+	}
+	_, rest, _ := strings.Cut(v, "://")
+	authority := rest[:strings.IndexAny(rest+"/", "/?#")]
+	return !strings.Contains(authority, "%")
 }
 
 // queryParam returns the decoded first value of the named parameter among
@@ -379,4 +390,33 @@ func queryParam(rawQuery, name string) string {
 	}
 	v, _ := url.ParseQuery(rawQuery) // a bad pair is dropped; the others still parse
 	return v.Get(name)
+}
+
+// RedirectSources returns the Content-Security-Policy source expressions
+// for every origin rd may point to, e.g. "https://example.com
+// https://*.example.com" for ".example.com". A login page needs them in
+// form-action: browsers apply form-action to the redirect that follows a
+// form POST, so /callback's 303 to another site would otherwise be blocked.
+func (h *Handler) RedirectSources() []string {
+	schemes := []string{"https"}
+	if h.redirects.allowHTTP {
+		schemes = append(schemes, "http")
+	}
+	var out []string
+	for _, e := range h.redirects.entries {
+		port := ""
+		switch {
+		case e.port == redirectAnyPort:
+			port = ":*"
+		case e.port != 0:
+			port = ":" + strconv.Itoa(e.port)
+		}
+		for _, s := range schemes {
+			out = append(out, s+"://"+e.host+port)
+			if e.subdomains {
+				out = append(out, s+"://*."+e.host+port)
+			}
+		}
+	}
+	return out
 }

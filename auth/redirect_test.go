@@ -341,3 +341,21 @@ func TestRedirectParam(t *testing.T) {
 		})
 	}
 }
+
+func TestRedirectParamIngressNginxEscaping(t *testing.T) {
+	t.Parallel()
+	// ingress-nginx appends rd=$pass_access_scheme://$http_host$escaped_request_uri:
+	// scheme and host raw, path and query escaped.
+	tests := []struct{ query, want string }{
+		{"list=gpt4&rd=https://chat.example.com%2Fc%3Fa%3D1%26b%3D2", "https://chat.example.com/c?a=1&b=2"},
+		{"rd=https://chat.example.com%2F", "https://chat.example.com/"},
+		{"rd=https://chat.example.com:8443%2Fx", "https://chat.example.com:8443/x"},
+		{"rd=https://chat.example.com/a%20b?x=%2F", "https://chat.example.com/a%20b?x=%2F"},
+	}
+	for _, tt := range tests {
+		got, ok := redirectParam(tt.query)
+		if !ok || got != tt.want {
+			t.Errorf("redirectParam(%q) = %q, %v; want %q", tt.query, got, ok, tt.want)
+		}
+	}
+}
