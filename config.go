@@ -32,6 +32,7 @@ type config struct {
 	version     bool // print the version and exit
 	check       bool // validate configuration, keys and whitelist, then exit
 	healthcheck bool // probe a running doorman's /healthz (for Docker's HEALTHCHECK)
+	demo        bool // demo mode: loopback only, no Google, throwaway whitelist and keys (demo.go)
 }
 
 // flagEnv pairs every flag with its environment-variable twin.
@@ -80,6 +81,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVar(&cfg.check, "check", false, "validate configuration, keys and whitelist, then exit (0 valid, 1 not)")
 	fs.BoolVar(&cfg.healthcheck, "healthcheck", false, "probe the running doorman's /healthz on --listen and exit (0 healthy)")
+	fs.BoolVar(&cfg.demo, "demo", false, "try doorman out: loopback only, sign-in without Google, a throwaway whitelist; never for real use")
 	if err := parseArgs(fs, args, usage); err != nil {
 		return cfg, err
 	}
@@ -133,8 +135,14 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 func finish(cfg config) (config, error) {
 	cfg.clientID = strings.TrimSpace(cfg.clientID)
 	switch {
+	case cfg.demo:
+		if err := checkDemoConfig(cfg); err != nil {
+			return cfg, err
+		}
 	case cfg.clientID == "":
 		return cfg, errors.New("--client-id (DOORMAN_GOOGLE_CLIENT_ID) is required")
+	}
+	switch {
 	case cfg.cookieTTL <= 0:
 		return cfg, fmt.Errorf("--cookie-ttl (DOORMAN_COOKIE_TTL) must be positive, got %s", cfg.cookieTTL)
 	case cfg.logFormat != "json" && cfg.logFormat != "text":

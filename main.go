@@ -53,6 +53,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	level, _ := parseLevel(cfg.logLevel)
 	logger := newLogger(stderr, cfg.logFormat, level)
+	if cfg.demo {
+		return runDemo(ctx, cfg, stdout, logger)
+	}
 	keys, created, err := auth.LoadOrCreateKeys(cfg.secretFile)
 	if err != nil {
 		return fmt.Errorf("--secret-file (DOORMAN_SECRET_FILE): %w", err)

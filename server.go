@@ -15,13 +15,39 @@ import (
 	"doorman/static"
 )
 
-// contentSecurityPolicy allows exactly what Google's sign-in button needs.
-const contentSecurityPolicy = "default-src 'none'; " +
-	"script-src https://accounts.google.com/gsi/client; " +
+// gsiSources is what Google's sign-in button needs, and all the login page
+// loads from outside: its script, its iframes and their requests, its styles.
+// The pages have no inline script or style at all, so no nonce is needed.
+const gsiSources = "script-src https://accounts.google.com/gsi/client; " +
 	"frame-src https://accounts.google.com/gsi/; " +
 	"connect-src https://accounts.google.com/gsi/; " +
-	"style-src 'self' https://accounts.google.com/gsi/style; " +
-	"img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+	"style-src 'self' https://accounts.google.com/gsi/style; "
+
+// pagePolicy holds the Content-Security-Policy values of doorman's pages.
+type pagePolicy struct {
+	page  string // every page: own stylesheet and icon only
+	login string // the Google login page: page plus Google's sign-in button
+}
+
+// newPagePolicy builds the policies. Forms may post to doorman itself and,
+// because browsers check form-action on the redirect after a POST, lead on
+// to the sites rd may name (redirectSources).
+func newPagePolicy(redirectSources []string) pagePolicy {
+	formAction := strings.Join(append([]string{"'self'"}, redirectSources...), " ")
+	tail := "img-src 'self'; form-action " + formAction + "; base-uri 'none'; frame-ancestors 'none'"
+	return pagePolicy{
+		page:  "default-src 'none'; style-src 'self'; " + tail,
+		login: "default-src 'none'; " + gsiSources + tail,
+	}
+}
+
+// forPage returns the policy for the template name.
+func (p pagePolicy) forPage(name string, demo bool) string {
+	if name == "login.html" && !demo {
+		return p.login
+	}
+	return p.page
+}
 
 // newServer lists every route, middleware and the error handler. /auth
 // gets no middleware but panic recovery: it runs on every request nginx
@@ -30,20 +56,32 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = echo.ExtractIPDirect() // no client-sent header is trusted for the client address
-	e.Renderer = &echo.TemplateRenderer{Template: pages}
-	e.HTTPErrorHandler = errorHandler(logger)
+	policy := newPagePolicy(h.RedirectSources())
+	e.Renderer = &renderer{pages: pages, demo: h.Demo(), policy: policy}
+	e.HTTPErrorHandler = errorHandler(logger, policy.page)
 	e.Use(recoverer(logger))
 
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/auth", h.Check)
+	// Echo answers OPTIONS itself with 204, which nginx would read as
+	// "allow"; every other method already ends in errorHandler's 401.
+	e.OPTIONS("/auth", func(echo.Context) error { return echo.ErrUnauthorized })
 	e.GET("/healthz", healthz)
 	e.GET("/readyz", readyz(ready))
 
-	page := []echo.MiddlewareFunc{requestLogger(logger), pageHeaders}
+	page := []echo.MiddlewareFunc{requestLogger(logger), pageHeaders(policy.page)}
 	e.GET("/", h.Home, page...)
 	e.GET("/login", h.Login, page...)
-	e.POST("/callback", h.Callback, page...)
 	e.GET("/logout", h.Logout, page...)
-	e.StaticFS("/static", static.FS)
+	if h.Demo() {
+		// Demo mode only (doorman --demo): sign-in by button, and pages
+		// guarded by the /auth decision so the effect shows without nginx.
+		e.POST("/demo/signin", h.DemoSignIn, page...)
+		e.GET("/demo/", demoPage(h), page...)
+		e.GET("/demo/:list/", demoPage(h), page...)
+	} else {
+		e.POST("/callback", h.Callback, page...)
+	}
+	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, true), staticHeaders)
 	return e
 }
 
@@ -82,17 +120,32 @@ func readyz(ready func() bool) echo.HandlerFunc {
 	}
 }
 
-// pageHeaders sets the security headers every HTML page carries.
-func pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+// pageHeaders sets the security headers every page route carries; the
+// renderer replaces the CSP with the one the rendered page needs.
+func pageHeaders(csp string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			setPageHeaders(c.Response().Header(), csp)
+			return next(c)
+		}
+	}
+}
+
+// staticHeaders lets browsers keep the stylesheet and icon for an hour and
+// forbids sniffing them as anything else.
+func staticHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		setPageHeaders(c.Response().Header())
+		h := c.Response().Header()
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		return next(c)
 	}
 }
 
 // setPageHeaders sets CSP, framing, referrer and sniffing protections.
-func setPageHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
+func setPageHeaders(h http.Header, csp string) {
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -102,7 +155,7 @@ func setPageHeaders(h http.Header) {
 // errorHandler is the one place errors become responses: /auth gets an
 // empty 401 (so even a panic never lets anyone in), pages get error.html.
 // The internal error is logged, never sent.
-func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+func errorHandler(logger *slog.Logger, csp string) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -122,13 +175,13 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			_ = c.NoContent(http.StatusUnauthorized)
 			return
 		}
-		renderError(c, code, logger)
+		renderError(c, code, csp, logger)
 	}
 }
 
 // renderError writes error.html for code, or the bare status text.
-func renderError(c echo.Context, code int, logger *slog.Logger) {
-	setPageHeaders(c.Response().Header())
+func renderError(c echo.Context, code int, csp string, logger *slog.Logger) {
+	setPageHeaders(c.Response().Header(), csp)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
@@ -140,13 +193,15 @@ func renderError(c echo.Context, code int, logger *slog.Logger) {
 	}
 }
 
-// recoverer turns a panic into an error for errorHandler, logged once.
+// recoverer logs a panic once, with the panicking goroutine's stack, and
+// hands errorHandler a bare 500 (an empty 401 for /auth), so the panic's
+// text is neither logged twice nor sent.
 func recoverer(logger *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RecoverWithConfig(middleware.RecoverConfig{
-		DisablePrintStack: true,
+		DisableStackAll: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			logger.Error("panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
-			return err
+			return echo.NewHTTPError(http.StatusInternalServerError)
 		},
 	})
 }

@@ -16,6 +16,7 @@
 //	e.POST("/callback", h.Callback)
 //	e.GET("/logout", h.Logout)
 //	e.GET("/", h.Home)
+//	e.POST("/demo/signin", h.DemoSignIn) // demo mode (Config.DemoAccounts) only
 //
 // Handlers render the templates login.html, signedin.html and forbidden.html
 // through the Echo renderer; errors are returned as *echo.HTTPError for the
@@ -48,7 +49,7 @@ type Allowlist interface {
 
 // Config configures a Handler. Fields without a "nil means" default are required.
 type Config struct {
-	ClientID  string    // Google OAuth client ID; ID tokens must carry it as aud
+	ClientID  string    // Google OAuth client ID; ID tokens must carry it as aud. Must be empty with DemoAccounts
 	Allowlist Allowlist // who may sign in and use each site
 	Keys      [][]byte  // secrets from the secret file; the first signs, all verify
 
@@ -66,6 +67,13 @@ type Config struct {
 	Logger     *slog.Logger     // nil means discard
 	Now        func() time.Time // nil means time.Now
 	Context    context.Context  // scopes the token validator; nil means context.Background()
+
+	// DemoAccounts switches on demo mode, for trying doorman out: no
+	// Google, and the login page offers a "Sign in as" button for each of
+	// these addresses, which DemoSignIn accepts after the same list checks
+	// as Callback. Never set it for a real site; it requires an empty
+	// ClientID, and Callback then answers 404. nil means a normal run.
+	DemoAccounts []string
 }
 
 // Sentinel errors. Handlers wrap them; callers branch with errors.Is.
@@ -92,6 +100,7 @@ type Handler struct {
 	now        func() time.Time
 	noStore    []string // shared header value, never modified
 	zeroLength []string // shared header value, never modified
+	demo       []string // demo accounts (lower case); nil in a normal run
 }
 
 // cookieSettings are the session cookie's attributes.
@@ -120,11 +129,14 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: RedirectDomains: %w", err)
 	}
-	v, err := newVerifier(cfg.Context, cfg.HTTPClient, cfg.ClientID, cfg.HostedDomain, cfg.Now, cfg.Observer.KeyFetchFailed)
-	if err != nil {
-		return nil, fmt.Errorf("auth: token verifier: %w", err)
+	var v *verifier // nil in demo mode: no Google
+	if len(cfg.DemoAccounts) == 0 {
+		if v, err = newVerifier(cfg.Context, cfg.HTTPClient, cfg.ClientID, cfg.HostedDomain, cfg.Now, cfg.Observer.KeyFetchFailed); err != nil {
+			return nil, fmt.Errorf("auth: token verifier: %w", err)
+		}
 	}
 	return &Handler{
+		demo:     demoAccounts(cfg.DemoAccounts),
 		clientID: cfg.ClientID, allow: cfg.Allowlist, sessions: sessions, nonces: nonces,
 		verified: newVerifiedCache(maxVerifiedSessions),
 		verifier: v, redirects: redirects, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
@@ -136,8 +148,14 @@ func New(cfg Config) (*Handler, error) {
 // checkConfig rejects a Config that cannot work, naming the field.
 func checkConfig(cfg Config) error {
 	switch {
+	case len(cfg.DemoAccounts) > 0:
+		if err := checkDemo(cfg); err != nil {
+			return err
+		}
 	case strings.TrimSpace(cfg.ClientID) == "":
 		return errors.New("auth: ClientID is required")
+	}
+	switch {
 	case cfg.Allowlist == nil:
 		return errors.New("auth: Allowlist is required")
 	case len(cfg.Keys) == 0:

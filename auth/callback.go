@@ -18,7 +18,8 @@ const maxCallbackBody = 64 << 10
 // csrfCookie is the double-submit cookie Google Identity Services sets.
 const csrfCookie = "g_csrf_token"
 
-// Page is the data every template receives.
+// Page is the data a handler renders a page with. doorman's renderer adds
+// what only the presentation needs (language, layout) around it.
 type Page struct {
 	Status    int      // HTTP status of an error page
 	Email     string   // the signed-in (or refused) address
@@ -28,6 +29,10 @@ type Page struct {
 	LoginURI  string   // where Google posts the credential (login page)
 	Nonce     string   // nonce for Google (login page)
 	SwitchURL string   // "use another account" link (403 page)
+	SiteQuery string   // "?list=…&rd=…" (validated) or "": what a link back to this page keeps
+	SignedOut bool     // the visitor has just signed out (login page)
+
+	Accounts []DemoAccount // demo mode: the accounts offered (login page); nil otherwise
 }
 
 // callbackBody is what Google Identity Services posts to login_uri.
@@ -85,6 +90,28 @@ func (h *Handler) startSession(c echo.Context, id identity, nonces []nonceEntry)
 	return h.setNonces(c.Response(), without(nonces, id.nonce))
 }
 
+// admit finishes a sign-in whose identity is established, by Google
+// (Callback) or by a demo button (DemoSignIn), through CONTRACT §2 steps
+// 3–5: on no list, the 403 page and no cookie; on some list, the session
+// cookie, then rd, or the 403 page when not on list.
+func (h *Handler) admit(c echo.Context, id identity, nonces []nonceEntry, list, rd string) error {
+	lists := h.allow.ListsOf(id.Email)
+	if len(lists) == 0 {
+		h.logRefusal(c, refuse("not_in_whitelist", "on no list"), id.Email)
+		return h.renderForbidden(c, id.Email, list, rd)
+	}
+	if err := h.startSession(c, id, nonces); err != nil {
+		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
+	}
+	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", lists, "site", list, "client_ip", c.RealIP())
+	if !h.allow.Contains(list, id.Email) {
+		h.observer.SignIn("forbidden", "not_on_site_list")
+		return h.renderForbidden(c, id.Email, list, rd)
+	}
+	h.observer.SignIn("success", "")
+	return c.Redirect(http.StatusSeeOther, orHome(rd))
+}
+
 // refused logs a refused sign-in and returns the error page for it.
 func (h *Handler) refused(c echo.Context, err error, email string) error {
 	var rf *Refusal
@@ -126,6 +153,6 @@ func refusalStatus(rf *Refusal) int {
 func (h *Handler) renderForbidden(c echo.Context, email, site, rd string) error {
 	return c.Render(http.StatusForbidden, "forbidden.html", Page{
 		Status: http.StatusForbidden, Email: email, Lists: h.allow.ListsOf(email), Site: site,
-		SwitchURL: "/logout" + siteQuery(site, rd),
+		SwitchURL: "/logout" + siteQuery(site, rd), SiteQuery: siteQuery(site, rd),
 	})
 }

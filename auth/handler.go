@@ -31,6 +31,17 @@ func (h *Handler) Check(c echo.Context) error {
 	return c.NoContent(code)
 }
 
+// Allowed reports whether r carries a valid session whose email is on list
+// now, and that email: the very decision Check gives nginx, for pages
+// doorman guards itself (the demo's protected pages).
+func (h *Handler) Allowed(r *http.Request, list string) (email string, ok bool) {
+	vs, ok := h.findSession(r, list, true)
+	if !ok {
+		return "", false
+	}
+	return vs.session.Email, true
+}
+
 // authListParam returns the raw value of the first "list" parameter. It
 // does not allocate; an encoded value never names a list, since list names
 // need no encoding.
@@ -65,15 +76,29 @@ func (h *Handler) Login(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
 	}
-	return c.Render(http.StatusOK, "login.html", Page{
+	return c.Render(http.StatusOK, "login.html", h.loginPage(c, nonce, list, rd))
+}
+
+// loginPage is the login page's data: Google's button, or in demo mode
+// the demo accounts, whose forms post to /demo/signin.
+func (h *Handler) loginPage(c echo.Context, nonce, list, rd string) Page {
+	p := Page{
 		ClientID: h.clientID, LoginURI: h.callbackURL(list, rd), Nonce: nonce, Site: list,
-	})
+		SiteQuery: siteQuery(list, rd), SignedOut: h.takeSignedOut(c),
+	}
+	if h.Demo() {
+		p.ClientID, p.LoginURI, p.Accounts = "", "/demo/signin"+siteQuery(list, rd), h.demoAccounts()
+	}
+	return p
 }
 
 // Callback handles "POST /callback?[list=<name>&]rd=<url>" (CONTRACT §2):
 // CSRF, token and list checks in that order, then the session cookie and a
 // 303 to rd.
 func (h *Handler) Callback(c echo.Context) error {
+	if h.verifier == nil { // demo mode
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
 	r := c.Request()
 	list, rd, err := h.siteParams(r.URL.RawQuery)
 	if err != nil {
@@ -89,21 +114,7 @@ func (h *Handler) Callback(c echo.Context) error {
 	if err != nil {
 		return h.refused(c, err, "")
 	}
-	lists := h.allow.ListsOf(id.Email)
-	if len(lists) == 0 {
-		h.logRefusal(c, refuse("not_in_whitelist", "on no list"), id.Email)
-		return h.renderForbidden(c, id.Email, list, rd)
-	}
-	if err := h.startSession(c, id, nonces); err != nil {
-		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
-	}
-	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", lists, "site", list, "client_ip", c.RealIP())
-	if !h.allow.Contains(list, id.Email) {
-		h.observer.SignIn("forbidden", "not_on_site_list")
-		return h.renderForbidden(c, id.Email, list, rd)
-	}
-	h.observer.SignIn("success", "")
-	return c.Redirect(http.StatusSeeOther, orHome(rd))
+	return h.admit(c, id, nonces, list, rd)
 }
 
 // Logout handles "GET /logout" (CONTRACT §2): clears the session cookie and
@@ -119,7 +130,34 @@ func (h *Handler) Logout(c echo.Context) error {
 	}
 	c.Response().Header()["Cache-Control"] = h.noStore
 	http.SetCookie(c.Response(), h.cookie.sessionCookie("", -1))
+	http.SetCookie(c.Response(), h.signedOutCookie(signedOutTTL))
 	return c.Redirect(http.StatusSeeOther, "/login"+siteQuery(list, rd))
+}
+
+// signedOutName is the flash cookie by which the login page after /logout
+// says "you have signed out". It carries no identity.
+const (
+	signedOutName = "doorman-signed-out"
+	signedOutTTL  = 60 // seconds
+)
+
+// signedOutCookie sets (maxAge > 0) or clears (< 0) the signed-out flash,
+// scoped to /login.
+func (h *Handler) signedOutCookie(maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: signedOutName, Value: "1", Path: "/login", MaxAge: maxAge,
+		Secure: h.cookie.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// takeSignedOut reports whether the request carries the signed-out flash,
+// and clears it so it shows once.
+func (h *Handler) takeSignedOut(c echo.Context) bool {
+	if ck, err := c.Request().Cookie(signedOutName); err != nil || ck.Value != "1" {
+		return false
+	}
+	http.SetCookie(c.Response(), h.signedOutCookie(-1))
+	return true
 }
 
 // Home handles "GET /", doorman's signed-in page: who you are and which

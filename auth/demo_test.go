@@ -1,0 +1,187 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// newDemoHandler returns a demo-mode Handler over allow.
+func newDemoHandler(t *testing.T, allow Allowlist) *Handler {
+	t.Helper()
+	h, err := New(Config{
+		Allowlist: allow, Keys: [][]byte{secret(2)}, CookieName: "doorman-demo", CookieTTL: time.Hour,
+		DemoAccounts: []string{"Alice@Demo.Example", "mallory@demo.example"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestDemoConfig(t *testing.T) {
+	t.Parallel()
+	base := Config{Allowlist: fakeAllowlist{}, Keys: [][]byte{secret(1)}, CookieName: "d", CookieTTL: time.Hour}
+	tests := []struct {
+		name    string
+		edit    func(*Config)
+		wantErr string
+	}{
+		{"demo", func(c *Config) { c.DemoAccounts = []string{"a@demo.example"} }, ""},
+		{"demo with a client ID", func(c *Config) { c.DemoAccounts, c.ClientID = []string{"a@demo.example"}, "x" }, "ClientID must be empty"},
+		{"demo with a bad address", func(c *Config) { c.DemoAccounts = []string{"not an address"} }, "DemoAccounts"},
+		{"neither", func(*Config) {}, "ClientID is required"},
+	}
+	for _, tt := range tests {
+		cfg := base
+		tt.edit(&cfg)
+		_, err := New(cfg)
+		if (tt.wantErr == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s: New = %v, want error containing %q", tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+// demoRequest runs handler on a POST of form to target with cookies.
+func demoRequest(t *testing.T, handler echo.HandlerFunc, target string, form url.Values, cookies ...*http.Cookie) (*httptest.ResponseRecorder, error) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	return rec, handler(echo.New().NewContext(req, rec))
+}
+
+// boundNonce has h bind a nonce as /login does and returns it with its cookie.
+func boundNonce(t *testing.T, h *Handler) (string, *http.Cookie) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	nonce, err := h.bindNonce(rec, httptest.NewRequest(http.MethodGet, "/login", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nonce, rec.Result().Cookies()[0]
+}
+
+func TestDemoSignIn(t *testing.T) {
+	t.Parallel()
+	h := newDemoHandler(t, fakeAllowlist{"": {"alice@demo.example"}})
+	nonce, nc := boundNonce(t, h)
+	otherNonce, _ := boundNonce(t, h)
+	tests := []struct {
+		name     string
+		form     url.Values
+		cookies  []*http.Cookie
+		wantCode int
+	}{
+		{"no nonce cookie", url.Values{"email": {"alice@demo.example"}, "nonce": {nonce}}, nil, 400},
+		{"nonce of another browser", url.Values{"email": {"alice@demo.example"}, "nonce": {otherNonce}}, []*http.Cookie{nc}, 400},
+		{"not a demo account", url.Values{"email": {"eve@demo.example"}, "nonce": {nonce}}, []*http.Cookie{nc}, 400},
+		{"demo account, any case", url.Values{"email": {"ALICE@demo.example"}, "nonce": {nonce}}, []*http.Cookie{nc}, 303},
+	}
+	for _, tt := range tests {
+		rec, err := demoRequest(t, h.DemoSignIn, "/demo/signin?rd=%2Fdemo%2F", tt.form, tt.cookies...)
+		code := rec.Code
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			code = he.Code
+		}
+		if code != tt.wantCode {
+			t.Errorf("%s: DemoSignIn = %d (%v), want %d", tt.name, code, err, tt.wantCode)
+		}
+		if tt.wantCode == 303 {
+			if loc := rec.Header().Get("Location"); loc != "/demo/" {
+				t.Errorf("%s: Location = %q, want /demo/", tt.name, loc)
+			}
+			var session *http.Cookie
+			for _, c := range rec.Result().Cookies() {
+				if c.Name == "doorman-demo" {
+					session = c
+				}
+			}
+			req := httptest.NewRequest(http.MethodGet, "/demo/", nil)
+			req.AddCookie(session)
+			if email, ok := h.Allowed(req, ""); !ok || email != "alice@demo.example" {
+				t.Errorf("%s: the new session is allowed = %v (%q), want alice", tt.name, ok, email)
+			}
+		}
+	}
+}
+
+func TestDemoRoutesOnlyInDemoMode(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Int64
+	normal := newTestHandler(t, fakeAllowlist{}, &clock)
+	demo := newDemoHandler(t, fakeAllowlist{})
+	if normal.Demo() || !demo.Demo() {
+		t.Fatalf("Demo() = %v (normal), %v (demo)", normal.Demo(), demo.Demo())
+	}
+	nonce, nc := boundNonce(t, normal)
+	form := url.Values{"email": {"alice@demo.example"}, "nonce": {nonce}}
+	for name, handler := range map[string]echo.HandlerFunc{"normal DemoSignIn": normal.DemoSignIn, "demo Callback": demo.Callback} {
+		_, err := demoRequest(t, handler, "/x", form, nc)
+		var he *echo.HTTPError
+		if !errors.As(err, &he) || he.Code != http.StatusNotFound {
+			t.Errorf("%s = %v, want 404", name, err)
+		}
+	}
+}
+
+func TestAllowedIsCheck(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Int64
+	clock.Store(time.Now().Unix())
+	h := newTestHandler(t, fakeAllowlist{"": {"alice@example.com"}, "gpt4": {"carol@example.com"}}, &clock)
+	cookie := func(email string) string {
+		c, err := h.SessionCookie(email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Name + "=" + c.Value
+	}
+	for _, cookieHeader := range []string{"", "doorman=junk", cookie("alice@example.com"), cookie("carol@example.com"), cookie("eve@example.com")} {
+		for _, list := range []string{"", "gpt4", "nope"} {
+			target := "/auth"
+			if list != "" {
+				target += "?list=" + list
+			}
+			code, email := check(t, h, target, cookieHeader)
+			req := httptest.NewRequest(http.MethodGet, "/demo/", nil)
+			req.Header.Set("Cookie", cookieHeader)
+			gotEmail, ok := h.Allowed(req, list)
+			if ok != (code == http.StatusOK) || gotEmail != email {
+				t.Errorf("list %q cookie %.20q: Allowed = %q %v, Check = %d %q", list, cookieHeader, gotEmail, ok, code, email)
+			}
+		}
+	}
+}
+
+func TestRedirectSources(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		domains   []string
+		allowHTTP bool
+		want      []string
+	}{
+		{nil, false, nil},
+		{[]string{".example.com"}, false, []string{"https://example.com", "https://*.example.com"}},
+		{[]string{"app.example.com:8443"}, false, []string{"https://app.example.com:8443"}},
+		{[]string{".example.com:*"}, true, []string{"https://example.com:*", "https://*.example.com:*", "http://example.com:*", "http://*.example.com:*"}},
+	}
+	for _, tt := range tests {
+		h := &Handler{redirects: mustRedirectPolicy(t, tt.domains, tt.allowHTTP)}
+		if got := h.RedirectSources(); !slices.Equal(got, tt.want) {
+			t.Errorf("RedirectSources(%q, http %v) = %q, want %q", tt.domains, tt.allowHTTP, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var updateScreenshots = flag.Bool("update-screenshots", false, "rewrite static/screenshots/*.png from TestBrowserDemo")
+
+const (
+	screenshotWidth  = 900
+	screenshotHeight = 700
+	maxScreenshot    = 100 << 10 // bytes
+)
+
+// TestBrowserDemo drives doorman --demo in headless Chromium as a newcomer
+// would: the protected page, sign-in by mouse and by keyboard, revocation
+// by editing the whitelist, the 403 page, and the pages in Chinese and
+// Korean. It is not parallel, so Chromium has the machine to itself.
+func TestBrowserDemo(t *testing.T) {
+	b := startChromium(t, screenshotWidth, screenshotHeight)
+	d := startDemo(t, nil)
+
+	// The protected page sends a signed-out visitor to sign in.
+	b.navigate(d.URL + "/demo/")
+	wantPage(t, b, "/login?rd=%2Fdemo%2F", "en", "Sign in as alice@demo.example")
+	if got := b.eval(`getComputedStyle(document.querySelector("main")).borderTopLeftRadius`); got != "12px" {
+		t.Errorf("the card's border radius is %q, want 12px: is style.css blocked?", got)
+	}
+	shoot(t, b, "login")
+
+	// alice signs in with the mouse and sees the protected page.
+	b.loaded(func() { b.click(demoButton("alice@demo.example")) })
+	wantPage(t, b, "/demo/", "en", "You are in as alice@demo.example.")
+	b.navigate(d.URL + "/")
+	wantPage(t, b, "/", "en", "Signed in as alice@demo.example.")
+	shoot(t, b, "signedin")
+
+	// Taking alice off the whitelist sends her next visit to the login
+	// page, which tells her she is not on the list.
+	if err := os.WriteFile(d.whitelist, []byte("bob@demo.example\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "alice's revocation", func() bool {
+		b.navigate(d.URL + "/demo/")
+		return b.eval("location.pathname") == "/login"
+	})
+	wantPage(t, b, "/login?rd=%2Fdemo%2F", "en", "You are signed in as alice@demo.example, which is not on the list for this site.")
+
+	// "Use another account" signs her out; mallory, on no list, gets the 403 page.
+	b.loaded(func() { b.click(`a.button[href^="/logout"]`) })
+	wantPage(t, b, "/login?rd=%2Fdemo%2F", "en", "You have signed out.")
+	b.loaded(func() { b.click(demoButton("mallory@demo.example")) })
+	wantPage(t, b, "/demo/signin?rd=%2Fdemo%2F", "en", "You are signed in as mallory@demo.example, which is not on the list for this site.")
+	shoot(t, b, "forbidden")
+
+	// bob signs in with the keyboard alone; the focused button shows it.
+	b.navigate(d.URL + "/login?rd=%2Fdemo%2F")
+	tabTo(t, b, demoButton("bob@demo.example"))
+	if got := b.eval("getComputedStyle(document.activeElement).outlineStyle"); got == "none" {
+		t.Errorf("the focused sign-in button has no outline")
+	}
+	b.loaded(func() { b.press("Enter") })
+	wantPage(t, b, "/demo/", "en", "You are in as bob@demo.example.")
+
+	checkLanguages(t, b, d)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("the pages logged errors (CSP violations?):\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// checkLanguages signs out and checks the pages follow Accept-Language,
+// and that the language links override it and keep list and rd.
+func checkLanguages(t *testing.T, b *chromium, d *demoRun) {
+	t.Helper()
+	b.navigate(d.URL + "/logout")
+	b.acceptLanguage("zh-CN,zh;q=0.9,en;q=0.5")
+	b.navigate(d.URL + "/demo/gpt4/")
+	wantPage(t, b, "/login?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "zh-CN", "以 bob@demo.example 身份登录")
+	b.acceptLanguage("ko-KR,ko;q=0.9,en-US;q=0.8")
+	b.navigate(d.URL + "/demo/gpt4/")
+	wantPage(t, b, "/login?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "ko", "bob@demo.example(으)로 로그인")
+	shoot(t, b, "login-ko")
+	b.loaded(func() { b.click(`footer a[hreflang="zh-CN"]`) })
+	wantPage(t, b, "/login?hl=zh-CN&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "zh-CN", "演示模式")
+	b.loaded(func() { b.click(`footer a[hreflang="en"]`) })
+	wantPage(t, b, "/login?hl=en&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "en", "Demo accounts")
+}
+
+// demoButton selects the "Sign in as" button for email.
+func demoButton(email string) string {
+	return fmt.Sprintf(`form:has(input[name="email"][value=%q]) button`, email)
+}
+
+// wantPage checks the page's path and query, its lang attribute, and that it shows text.
+func wantPage(t *testing.T, b *chromium, wantURL, wantLang, wantText string) {
+	t.Helper()
+	if got := b.eval("location.pathname + location.search"); got != wantURL {
+		t.Fatalf("at %s, want %s; page:\n%s", got, wantURL, b.text())
+	}
+	if got := b.eval("document.documentElement.lang"); got != wantLang {
+		t.Errorf("%s: lang = %q, want %q", wantURL, got, wantLang)
+	}
+	if text := b.text(); !strings.Contains(text, wantText) {
+		t.Errorf("%s does not show %q:\n%s", wantURL, wantText, text)
+	}
+	if !strings.Contains(b.text(), "DEMO") {
+		t.Errorf("%s lacks the DEMO banner", wantURL)
+	}
+}
+
+// tabTo presses Tab until the element matched by selector has the focus.
+func tabTo(t *testing.T, b *chromium, selector string) {
+	t.Helper()
+	for range 20 {
+		b.press("Tab")
+		if b.eval(fmt.Sprintf("document.activeElement.matches(%q)", selector)) == "true" {
+			return
+		}
+	}
+	t.Fatalf("20 presses of Tab never reached %s", selector)
+}
+
+// shoot screenshots the page; with -update-screenshots it is written to
+// static/screenshots/<name>.png (not embedded in the binary).
+func shoot(t *testing.T, b *chromium, name string) {
+	t.Helper()
+	png := b.screenshot()
+	if len(png) > maxScreenshot {
+		t.Errorf("screenshot %s is %d bytes, want at most %d", name, len(png), maxScreenshot)
+	}
+	if !*updateScreenshots {
+		return
+	}
+	path := filepath.Join("static", "screenshots", name+".png")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d bytes)", path, len(png))
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"doorman/auth"
+	"doorman/templates"
+)
+
+// view is what every template receives: the handler's auth.Page plus what
+// only the presentation needs.
+type view struct {
+	auth.Page
+	Lang      templates.Lang // the page's language
+	Demo      bool           // demo mode: the DEMO banner on every page
+	Languages []langLink     // links to this page in every language
+	TitleKey  string         // message key of the page title (see Titled)
+}
+
+// Titled returns v with its title's message key set; a page passes it to
+// layout.html's "head": {{template "head" (.Titled "login.title")}}.
+func (v view) Titled(key string) view {
+	v.TitleKey = key
+	return v
+}
+
+// ErrorKind is the kind of error page error.html shows for v.Status: the
+// statuses with their own text, else "400" for any 4xx and "500" for the rest.
+func (v view) ErrorKind() string {
+	switch s := v.Status; {
+	case s == http.StatusUnauthorized, s == http.StatusNotFound, s == http.StatusTooManyRequests, s == http.StatusServiceUnavailable:
+		return strconv.Itoa(s)
+	case s >= 400 && s < 500:
+		return "400"
+	}
+	return "500"
+}
+
+// langLink is one entry of a page's language links.
+type langLink struct {
+	Tag, Name, URL string
+	Current        bool
+}
+
+// renderer renders doorman's pages in the visitor's language with the
+// security policy each page needs. It is the one echo.Renderer.
+type renderer struct {
+	pages  *template.Template
+	demo   bool
+	policy pagePolicy
+}
+
+// Render executes the template name with data, which must be an auth.Page.
+func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) error {
+	page, ok := data.(auth.Page)
+	if !ok {
+		return fmt.Errorf("render %s: data is %T, want auth.Page", name, data)
+	}
+	req := c.Request()
+	lang := templates.Negotiate(hlParam(req.URL.RawQuery), req.Header.Get("Accept-Language"))
+	hdr := c.Response().Header()
+	hdr.Set("Content-Language", lang.Tag)
+	hdr.Add("Vary", "Accept-Language")
+	hdr.Set("Content-Security-Policy", r.policy.forPage(name, r.demo))
+	return r.pages.ExecuteTemplate(w, name, view{
+		Page: page, Lang: lang, Demo: r.demo, Languages: languageLinks(req, page.SiteQuery, lang),
+	})
+}
+
+// hlParam returns the ?hl= language override. Only parameters before rd
+// count: an unescaped rd runs to the end of the query (CONTRACT §3).
+func hlParam(rawQuery string) string {
+	for rawQuery != "" {
+		var kv string
+		kv, rawQuery, _ = strings.Cut(rawQuery, "&")
+		if strings.HasPrefix(kv, "rd=") {
+			break
+		}
+		if v, ok := strings.CutPrefix(kv, "hl="); ok {
+			v, _ = url.QueryUnescape(v)
+			return v
+		}
+	}
+	return ""
+}
+
+// languageLinks links the page in every language. A link keeps list and rd
+// (siteQuery, already validated) and puts hl first, so an rd passed on
+// unescaped stays last. A page that answered a POST links to /login.
+func languageLinks(r *http.Request, siteQuery string, current templates.Lang) []langLink {
+	path := "/login"
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		path = localPath(r.URL.EscapedPath())
+	}
+	rest := ""
+	if q := strings.TrimPrefix(siteQuery, "?"); q != "" {
+		rest = "&" + q
+	}
+	var out []langLink
+	for _, l := range templates.Languages() {
+		out = append(out, langLink{Tag: l.Tag, Name: l.Name, URL: path + "?hl=" + l.Tag + rest, Current: l.Tag == current.Tag})
+	}
+	return out
+}
+
+// localPath is p if it is a path on this host ("/x", not "//x" or "/\x"),
+// else "/login": a link built from a request path must not leave doorman.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, `/\`) {
+		return "/login"
+	}
+	return p
+}

@@ -1,0 +1,61 @@
+package templates
+
+// messagesKO is every page's text in Korean (ko).
+var messagesKO = map[string]string{
+	"nav.languages": "언어",
+	"demo.banner":   "데모 모드: 누구나 Google 없이 여기서 로그인할 수 있습니다. doorman 체험용이며, 실제 사이트에는 절대 사용하지 마세요.",
+	"list.main":     "기본 목록",
+	"list.sep":      ", ",
+
+	"action.sign_in":  "로그인",
+	"action.sign_out": "로그아웃",
+
+	"login.title":        "로그인",
+	"login.lead":         "비공개 사이트입니다. 계속하려면 Google 계정으로 로그인하세요.",
+	"login.lead_site":    "{0} 사이트는 비공개입니다. 계속하려면 Google 계정으로 로그인하세요.",
+	"login.noscript":     "Google 로그인 버튼을 사용하려면 JavaScript가 필요합니다.",
+	"login.signed_out":   "로그아웃했습니다.",
+	"login.demo_lead":    "계정을 선택하세요. 비밀번호도 Google도 필요 없으며, 실제와 똑같이 화이트리스트가 허용 여부를 결정합니다.",
+	"login.demo_heading": "데모 계정",
+	"login.demo_as":      "{0}(으)로 로그인",
+	"login.demo_lists":   "등록된 목록: {0}",
+	"login.demo_nolist":  "어느 목록에도 없음",
+
+	"signedin.title":      "로그인되었습니다",
+	"signedin.as":         "{0}(으)로 로그인되어 있습니다.",
+	"signedin.lists":      "다음 목록의 사이트를 이용할 수 있습니다:",
+	"signedin.no_lists":   "이 계정은 더 이상 어느 목록에도 없습니다.",
+	"signedin.demo_pages": "보호된 데모 페이지를 열어 보세요:",
+
+	"forbidden.title":       "목록에 없음",
+	"forbidden.body":        "{0}(으)로 로그인되어 있지만, 이 계정은 이 사이트의 목록에 없습니다.",
+	"forbidden.body_site":   "{0}(으)로 로그인되어 있지만, 이 계정은 {1} 사이트의 목록에 없습니다.",
+	"forbidden.other_lists": "이 계정으로 이용할 수 있는 사이트의 목록: {0}.",
+	"forbidden.no_list":     "이 계정은 어느 목록에도 없습니다. 관리자에게 추가를 요청하거나 다른 계정을 사용하세요.",
+	"forbidden.switch":      "다른 계정 사용",
+
+	"error.code":       "오류 {0}",
+	"error.401.title":  "로그인 실패",
+	"error.401.body":   "Google의 응답을 확인할 수 없습니다. 다시 로그인하세요.",
+	"error.401.action": "다시 로그인",
+	"error.503.title":  "Google에 연결할 수 없음",
+	"error.503.body":   "로그인하려면 Google이 필요한데, 방금 응답이 없었습니다. 잠시 후 다시 시도하세요.",
+	"error.503.action": "다시 시도",
+	"error.404.title":  "페이지를 찾을 수 없음",
+	"error.404.body":   "여기에는 아무것도 없습니다.",
+	"error.429.title":  "요청이 너무 많음",
+	"error.429.body":   "잠시 기다린 후 다시 시도하세요.",
+	"error.400.title":  "잘못된 요청",
+	"error.400.body":   "요청을 이해할 수 없습니다. 이용하려던 사이트에서 다시 시작하세요.",
+	"error.500.title":  "문제가 발생했습니다",
+	"error.500.body":   "doorman에 예상치 못한 문제가 발생했으며, 로그에 기록되었습니다.",
+
+	"demopage.title":     "보호된 데모 페이지",
+	"demopage.site":      "사이트: {0}",
+	"demopage.in":        "{0}(으)로 들어왔습니다.",
+	"demopage.how":       "doorman의 /auth가 이 사이트의 목록에 대해 이 브라우저의 세션 쿠키를 허용했습니다. nginx 뒤에서는 앱이 X-Auth-Request-Email 헤더로 이 주소를 받습니다.",
+	"demopage.try":       "해 보세요: 데모 화이트리스트(doorman을 실행한 터미널에 경로가 표시됨)에서 {0}을(를) 지우고 저장한 뒤 이 페이지를 새로 고치세요.",
+	"demopage.main_link": "기본 목록 데모 페이지",
+	"demopage.gpt4_link": "gpt4 목록 데모 페이지",
+	"demopage.home_link": "내 doorman 페이지",
+}

@@ -1,0 +1,61 @@
+package templates
+
+// messagesZH is every page's text in Simplified Chinese (zh-CN).
+var messagesZH = map[string]string{
+	"nav.languages": "语言",
+	"demo.banner":   "演示模式：任何人无需 Google 即可在此登录。仅供试用 doorman，切勿用于真实网站。",
+	"list.main":     "主列表",
+	"list.sep":      "、",
+
+	"action.sign_in":  "登录",
+	"action.sign_out": "退出登录",
+
+	"login.title":        "登录",
+	"login.lead":         "此网站不公开。请使用您的 Google 账号登录以继续。",
+	"login.lead_site":    "{0} 网站不公开。请使用您的 Google 账号登录以继续。",
+	"login.noscript":     "登录需要启用 JavaScript 才能显示 Google 按钮。",
+	"login.signed_out":   "您已退出登录。",
+	"login.demo_lead":    "请选择一个账号：无需密码，也不经过 Google。是否放行由白名单决定，与正式使用时完全相同。",
+	"login.demo_heading": "演示账号",
+	"login.demo_as":      "以 {0} 身份登录",
+	"login.demo_lists":   "所在列表：{0}",
+	"login.demo_nolist":  "不在任何列表中",
+
+	"signedin.title":      "您已登录",
+	"signedin.as":         "当前登录账号：{0}。",
+	"signedin.lists":      "您可以使用以下列表对应的网站：",
+	"signedin.no_lists":   "此账号已不在任何列表中。",
+	"signedin.demo_pages": "打开受保护的演示页面：",
+
+	"forbidden.title":       "不在名单上",
+	"forbidden.body":        "您当前登录的账号是 {0}，该账号不在此网站的名单上。",
+	"forbidden.body_site":   "您当前登录的账号是 {0}，该账号不在 {1} 网站的名单上。",
+	"forbidden.other_lists": "此账号可以使用以下列表对应的网站：{0}。",
+	"forbidden.no_list":     "此账号不在任何列表中。请联系管理员添加，或换用其他账号。",
+	"forbidden.switch":      "使用其他账号",
+
+	"error.code":       "错误 {0}",
+	"error.401.title":  "登录失败",
+	"error.401.body":   "无法验证 Google 的响应。请重新登录。",
+	"error.401.action": "重新登录",
+	"error.503.title":  "无法连接 Google",
+	"error.503.body":   "登录需要连接 Google，但 Google 暂时没有响应。请稍后重试。",
+	"error.503.action": "重试",
+	"error.404.title":  "页面不存在",
+	"error.404.body":   "这里什么也没有。",
+	"error.429.title":  "请求过于频繁",
+	"error.429.body":   "请稍候片刻再试。",
+	"error.400.title":  "请求无效",
+	"error.400.body":   "无法理解此请求。请从您要访问的网站重新开始。",
+	"error.500.title":  "出错了",
+	"error.500.body":   "doorman 遇到了意外问题，已记录在日志中。",
+
+	"demopage.title":     "受保护的演示页面",
+	"demopage.site":      "网站：{0}",
+	"demopage.in":        "您已以 {0} 身份进入。",
+	"demopage.how":       "doorman 的 /auth 针对此网站的列表认可了此浏览器的会话 Cookie。在 nginx 后面，您的应用会通过 X-Auth-Request-Email 请求头收到这个地址。",
+	"demopage.try":       "试一试：从演示白名单（路径显示在运行 doorman 的终端中）中删除 {0}，保存后刷新此页面。",
+	"demopage.main_link": "主列表的演示页面",
+	"demopage.gpt4_link": "gpt4 列表的演示页面",
+	"demopage.home_link": "您的 doorman 页面",
+}
