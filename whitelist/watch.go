@@ -19,11 +19,12 @@ const (
 	debounceDelay = 50 * time.Millisecond  // from the first event of a burst to the reload
 	pollWatching  = 2 * time.Second        // safety-net stat poll while the directory is watched
 	pollLost      = 500 * time.Millisecond // stat poll while the directory watch is lost
+	emptyGrace    = 300 * time.Millisecond // how long an emptied file may stay empty before it counts
 )
 
 // timing is a Watcher's delays; tests shorten them.
 type timing struct {
-	debounce, poll, pollLost time.Duration
+	debounce, poll, pollLost, emptyGrace time.Duration
 }
 
 // Stats is a Watcher's counters, for metrics.
@@ -53,8 +54,10 @@ type Watcher struct {
 	lastSuccess atomic.Int64 // unix nanoseconds
 
 	// Used only by Watch and then by the watch goroutine.
-	stat os.FileInfo // of path at the last load attempt; nil if it could not be stat'ed
-	lost bool        // the directory watch is lost and was logged
+	stat       os.FileInfo // of path at the last load attempt; nil if it could not be stat'ed
+	lost       bool        // the directory watch is lost and was logged
+	targetDir  string      // directory of path's symlink target, also watched when not dir
+	emptySince time.Time   // when a reload first found the file empty; zero otherwise
 }
 
 // Watch loads the whitelist file at path, then keeps it current until ctx is
@@ -76,7 +79,7 @@ type Watcher struct {
 // later event or poll reloads the file when it returns. A nil logger
 // discards log output.
 func Watch(ctx context.Context, path string, logger *slog.Logger) (*Watcher, error) {
-	return watch(ctx, path, logger, timing{debounce: debounceDelay, poll: pollWatching, pollLost: pollLost})
+	return watch(ctx, path, logger, timing{debounce: debounceDelay, poll: pollWatching, pollLost: pollLost, emptyGrace: emptyGrace})
 }
 
 func watch(ctx context.Context, path string, logger *slog.Logger, t timing) (*Watcher, error) {
@@ -151,7 +154,33 @@ func (w *Watcher) startFS() *fsnotify.Watcher {
 		return nil
 	}
 	w.addDir(fw)
+	w.followTarget(fw)
 	return fw
+}
+
+// followTarget also watches the directory of path's symlink target when it
+// lies outside the parent directory, so that an in-place edit of the target
+// shows at once. (A Kubernetes ConfigMap's target lies inside it: the swap
+// of ..data shows in the parent directory.)
+func (w *Watcher) followTarget(fw *fsnotify.Watcher) {
+	if fw == nil {
+		return
+	}
+	target, err := filepath.EvalSymlinks(w.path)
+	if err != nil {
+		return
+	}
+	dir := filepath.Dir(target)
+	parent, err := filepath.EvalSymlinks(w.dir)
+	if err != nil || dir == w.targetDir || dir == parent || filepath.Dir(dir) == parent {
+		return
+	}
+	if w.targetDir != "" {
+		_ = fw.Remove(w.targetDir)
+	}
+	if fw.Add(dir) == nil {
+		w.targetDir = dir
+	}
 }
 
 // addDir adds the parent directory to fw; it logs only the first failure.
@@ -195,7 +224,11 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
 			burst.add() // events may have been lost
 		case <-burst.timer.C:
 			burst.pending = false
-			w.reload()
+			if wait := w.reload(); wait > 0 {
+				burst.timer.Reset(wait) // an emptied file: look again before believing it
+				burst.pending = true
+			}
+			w.followTarget(fw)
 		case <-poll.C:
 			w.poll(fw)
 			poll.Reset(w.pollEvery(fw))
@@ -243,14 +276,22 @@ func (w *Watcher) poll(fw *fsnotify.Watcher) {
 		w.reload()
 		return
 	}
-	if !sameStat(w.stat, statOrNil(w.path)) {
+	if !sameStat(w.stat, statOrNil(w.path)) || !w.emptySince.IsZero() {
 		w.reload()
 	}
 }
 
 // reload reads the file and makes it current, or keeps the last good List.
-func (w *Watcher) reload() {
+// A file that is suddenly empty is most likely an editor between truncating
+// and writing it: reload keeps the current List and returns how long to wait
+// before reading again; once the file has stayed empty for the grace time,
+// the empty list applies (emptying the file still revokes everyone, within
+// a second).
+func (w *Watcher) reload() (retry time.Duration) {
 	w.stat = statOrNil(w.path)
+	if wait := w.emptyWait(); wait > 0 {
+		return wait
+	}
 	l, skipped, err := load(w.path)
 	if err != nil {
 		level := slog.LevelError
@@ -262,6 +303,24 @@ func (w *Watcher) reload() {
 		return
 	}
 	w.apply(l, skipped)
+	return 0
+}
+
+// emptyWait returns how much longer to wait before an empty file counts, or
+// 0 when the file is not empty, the current List is, or the grace is over.
+func (w *Watcher) emptyWait() time.Duration {
+	if w.stat == nil || w.stat.Size() != 0 || w.List().empty() {
+		w.emptySince = time.Time{}
+		return 0
+	}
+	if w.emptySince.IsZero() {
+		w.emptySince = time.Now()
+	}
+	if left := w.timing.emptyGrace - time.Since(w.emptySince); left > 0 {
+		return left
+	}
+	w.emptySince = time.Time{}
+	return 0
 }
 
 // load opens path, following symlinks, and parses it.

@@ -169,7 +169,7 @@ func TestWatchDirectoryRecreated(t *testing.T) {
 	}
 	path := filepath.Join(dir, "whitelist.txt")
 	writeFile(t, path, alice+"\n")
-	w, lb := newTestWatcherTiming(t, path, timing{debounce: debounceDelay, poll: 100 * time.Millisecond, pollLost: 50 * time.Millisecond})
+	w, lb := newTestWatcherTiming(t, path, timing{debounce: debounceDelay, poll: 100 * time.Millisecond, pollLost: 50 * time.Millisecond, emptyGrace: emptyGrace})
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}

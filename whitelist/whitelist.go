@@ -77,6 +77,16 @@ func (s *entrySet) contains(email string) bool {
 	return checkAddress(email) == "" // the local part was not checked by a map hit
 }
 
+// empty reports whether no list has any entry.
+func (l *List) empty() bool {
+	for _, set := range l.sets {
+		if set.size() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Contains reports whether email is on the list named list (MainList for the
 // main list). An unknown list name contains nobody. Matching is ASCII
 // case-insensitive; an email with any non-ASCII byte, or one that is not a

@@ -1,0 +1,66 @@
+package whitelist
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestWatchEmptiedThenWrittenKeepsList(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "whitelist.txt")
+	if err := os.WriteFile(path, []byte("a@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := newTestWatcher(t, path)
+	// An editor that truncates, then writes a moment later.
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(150 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if !w.Contains(MainList, "a@example.com") {
+			t.Fatal("a@example.com refused while the file was briefly empty")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := os.WriteFile(path, []byte("a@example.com\nb@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, func() bool { return w.Contains(MainList, "b@example.com") })
+	if !w.Contains(MainList, "a@example.com") {
+		t.Error("a@example.com refused after the rewrite")
+	}
+}
+
+func TestWatchEmptiedFileRevokesWithinASecond(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "whitelist.txt")
+	if err := os.WriteFile(path, []byte("a@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := newTestWatcher(t, path)
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, func() bool { return !w.Contains(MainList, "a@example.com") })
+}
+
+func TestWatchSymlinkTargetElsewhereEditedInPlace(t *testing.T) {
+	t.Parallel()
+	linkDir, targetDir := t.TempDir(), t.TempDir()
+	target := filepath.Join(targetDir, "real.txt")
+	if err := os.WriteFile(target, []byte("a@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(linkDir, "whitelist.txt")
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := newTestWatcher(t, path) // the stat poll runs every 2 s: only the target's directory watch is fast enough
+	if err := os.WriteFile(target, []byte("a@example.com\nc@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, func() bool { return w.Contains(MainList, "c@example.com") })
+}
