@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"doorman/auth"
 )
 
 // config is doorman's effective configuration (CONTRACT §1, §7).
@@ -26,6 +28,7 @@ type config struct {
 	logFormat       string
 	logLevel        string
 	metricsListen   string
+	rateLimit       float64 // sign-in page requests per second per client; 0 is off
 	trustedIPHeader string
 
 	// Modes that do not serve.
@@ -52,6 +55,7 @@ func flagEnv() [][2]string {
 		{"log-format", "DOORMAN_LOG_FORMAT"},
 		{"log-level", "DOORMAN_LOG_LEVEL"},
 		{"metrics-listen", "DOORMAN_METRICS_LISTEN"},
+		{"rate-limit", "DOORMAN_RATE_LIMIT"},
 		{"trusted-ip-header", "DOORMAN_TRUSTED_IP_HEADER"},
 	}
 }
@@ -77,6 +81,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&cfg.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.metricsListen, "metrics-listen", "", "address for Prometheus /metrics (default off)")
+	fs.Float64Var(&cfg.rateLimit, "rate-limit", 10, "sign-in requests (/login, /callback) per second per client, in bursts of 4 s' worth; 0 turns it off")
 	fs.StringVar(&cfg.trustedIPHeader, "trusted-ip-header", "", "header nginx sets to the client address, e.g. X-Real-IP (default: none; the peer address is used)")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVar(&cfg.check, "check", false, "validate configuration, keys and whitelist, then exit (0 valid, 1 not)")
@@ -162,7 +167,33 @@ func finish(cfg config) (config, error) {
 		// alike: the domain and every subdomain.
 		cfg.redirectDomains = []string{"." + strings.TrimPrefix(cfg.cookieDomain, ".")}
 	}
-	return cfg, nil
+	if cfg.rateLimit < 0 {
+		return cfg, fmt.Errorf("--rate-limit (DOORMAN_RATE_LIMIT) must be 0 (off) or positive, got %g", cfg.rateLimit)
+	}
+	return cfg, checkAuthSettings(cfg)
+}
+
+// checkAuthSettings runs auth's checks of the cookie, URL and redirect
+// settings now, before anything is loaded, and names the flag at fault.
+func checkAuthSettings(cfg config) error {
+	err := auth.CheckSettings(auth.Config{
+		CookieName: cfg.cookieName, CookieDomain: cfg.cookieDomain, CookieTTL: cfg.cookieTTL,
+		CookieSecure: cfg.cookieSecure, PublicURL: cfg.publicURL, RedirectDomains: cfg.redirectDomains,
+	})
+	var se *auth.SettingError
+	if !errors.As(err, &se) {
+		return err
+	}
+	setting := map[string]string{
+		"CookieTTL":       "--cookie-ttl (DOORMAN_COOKIE_TTL)",
+		"CookieName":      "--cookie-name (DOORMAN_COOKIE_NAME)",
+		"PublicURL":       "--public-url (DOORMAN_PUBLIC_URL)",
+		"RedirectDomains": "--redirect-domains (DOORMAN_REDIRECT_DOMAINS)",
+	}[se.Field]
+	if setting == "" {
+		setting = se.Field
+	}
+	return fmt.Errorf("%s: %w", setting, se.Err)
 }
 
 // splitList splits a comma-separated list, dropping blanks.
@@ -185,7 +216,7 @@ func (cfg config) logAttrs() []any {
 		"cookie_secure", cfg.cookieSecure, "hosted_domain", cfg.hostedDomain,
 		"redirect_domains", cfg.redirectDomains, "public_url", cfg.publicURL,
 		"log_format", cfg.logFormat, "log_level", cfg.logLevel, "metrics_listen", cfg.metricsListen,
-		"trusted_ip_header", cfg.trustedIPHeader,
+		"trusted_ip_header", cfg.trustedIPHeader, "rate_limit", cfg.rateLimit,
 	}
 }
 

@@ -52,6 +52,12 @@ func (s *syncBuffer) String() string {
 // newTestDoorman starts doorman over whitelist content; edit may adjust the config.
 func newTestDoorman(t *testing.T, list string, edit func(*auth.Config)) *testDoorman {
 	t.Helper()
+	return newTestDoormanWith(t, list, edit)
+}
+
+// newTestDoormanWith is newTestDoorman with server options.
+func newTestDoormanWith(t *testing.T, list string, edit func(*auth.Config), opts ...serverOption) *testDoorman {
+	t.Helper()
 	dir := t.TempDir()
 	td := &testDoorman{google: googletest.NewServer(t), whitelist: filepath.Join(dir, "whitelist.txt"), logs: &syncBuffer{}}
 	if err := os.WriteFile(td.whitelist, []byte(list), 0o644); err != nil {
@@ -78,7 +84,7 @@ func newTestDoorman(t *testing.T, list string, edit func(*auth.Config)) *testDoo
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newServer(h, wl.Ready, pages, logger))
+	srv := httptest.NewServer(newServer(h, wl.Ready, pages, logger, opts...))
 	t.Cleanup(srv.Close)
 	td.URL = srv.URL
 	td.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

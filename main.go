@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -52,21 +53,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return check(cfg, stdout)
 	}
 	level, _ := parseLevel(cfg.logLevel)
-	logger := newLogger(stderr, cfg.logFormat, level)
+	// Start-up logs are held until doorman serves: a start that fails
+	// prints only its one error line.
+	held := &heldWriter{w: stderr}
+	logger := newLogger(held, cfg.logFormat, level)
 	if cfg.demo {
+		held.release()
 		return runDemo(ctx, cfg, stdout, logger)
 	}
-	keys, created, err := auth.LoadOrCreateKeys(cfg.secretFile)
-	if err != nil {
-		return fmt.Errorf("--secret-file (DOORMAN_SECRET_FILE): %w", err)
-	}
-	logger.Info("cookie keys loaded", "path", cfg.secretFile, "keys", len(keys), "created", created)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wl, err := whitelist.Watch(ctx, cfg.whitelist, logger)
 	if err != nil {
 		return fmt.Errorf("--whitelist (DOORMAN_WHITELIST): %w", err)
 	}
+	keys, created, err := auth.LoadOrCreateKeys(cfg.secretFile)
+	if err != nil {
+		return fmt.Errorf("--secret-file (DOORMAN_SECRET_FILE): %w", err)
+	}
+	logger.Info("cookie keys loaded", "path", cfg.secretFile, "keys", len(keys), "created", created)
 	pages, err := templates.Parse()
 	if err != nil {
 		return fmt.Errorf("parse templates: %w", err)
@@ -81,8 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	e := newServer(h, wl.Ready, pages, logger)
-	trustIPHeader(e, cfg.trustedIPHeader)
+	e := newServer(h, wl.Ready, pages, logger, withRateLimit(cfg.rateLimit), withTrustedIPHeader(cfg.trustedIPHeader))
 	servers, err := listen(cfg, e, m)
 	if err != nil {
 		return err
@@ -91,8 +95,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(servers) > 1 {
 		started = append(started, "metrics_addr", servers[1].addr())
 	}
+	held.release()
 	logger.Info("doorman started", append(started, cfg.logAttrs()...)...)
 	return serve(ctx, servers, logger)
+}
+
+// heldWriter keeps what is written until release, then writes it and
+// everything after through to w. What is never released is dropped.
+type heldWriter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	buf      []byte
+	released bool
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
+		return h.w.Write(p)
+	}
+	h.buf = append(h.buf, p...)
+	return len(p), nil
+}
+
+// release writes what was held and lets later writes through.
+func (h *heldWriter) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.released {
+		h.w.Write(h.buf)
+		h.buf, h.released = nil, true
+	}
 }
 
 // authConfig maps doorman's configuration onto auth.Config.

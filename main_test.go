@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -80,9 +81,9 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"malformed secret", []string{"--client-id=x", "--whitelist=" + wl, "--secret-file=" + badKey}, nil, "--secret-file"},
 		{"bad log format", append([]string{"--client-id=x", "--log-format=xml"}, base...), nil, "--log-format"},
 		{"bad log level", append([]string{"--client-id=x", "--log-level=loud"}, base...), nil, "--log-level"},
-		{"bad redirect domain", append([]string{"--client-id=x", "--redirect-domains=https://x"}, base...), nil, "RedirectDomains"},
-		{"insecure __Secure- name", append([]string{"--client-id=x", "--cookie-secure=false", "--cookie-name=__Secure-x"}, base...), nil, "CookieName"},
-		{"bad public url", append([]string{"--client-id=x", "--public-url=auth.example.com"}, base...), nil, "PublicURL"},
+		{"bad redirect domain", append([]string{"--client-id=x", "--redirect-domains=https://x"}, base...), nil, "--redirect-domains (DOORMAN_REDIRECT_DOMAINS)"},
+		{"insecure __Secure- name", append([]string{"--client-id=x", "--cookie-secure=false", "--cookie-name=__Secure-x"}, base...), nil, "--cookie-name (DOORMAN_COOKIE_NAME)"},
+		{"bad public url", append([]string{"--client-id=x", "--public-url=auth.example.com"}, base...), nil, "--public-url (DOORMAN_PUBLIC_URL)"},
 		{"unknown flag", append([]string{"--client-id=x", "--nope"}, base...), nil, "nope"},
 		{"bad listen", append([]string{"--client-id=x"}, append(base, "--listen=nohost:99999")...), nil, "--listen"},
 	}
@@ -239,4 +240,52 @@ func TestHealthcheckOfRunningDoorman(t *testing.T) {
 	if err := run(t.Context(), []string{"--healthcheck", "--listen=" + addr}, fakeEnv(nil), io.Discard, io.Discard); err != nil {
 		t.Errorf("healthcheck of a healthy server = %v, want nil", err)
 	}
+}
+
+func TestRunFailsWithOneLineAndNoSideEffects(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	wl := writeFile(t, dir, "whitelist.txt", "alice@example.com\n", 0o644)
+	key := filepath.Join(dir, "doorman.key")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing whitelist", []string{"--whitelist=" + filepath.Join(dir, "nope.txt")}, "--whitelist (DOORMAN_WHITELIST)"},
+		{"bad redirect domain", []string{"--whitelist=" + wl, "--redirect-domains=*.example.com"}, "--redirect-domains (DOORMAN_REDIRECT_DOMAINS)"},
+		{"bad public url", []string{"--whitelist=" + wl, "--public-url=auth.example.com"}, "--public-url (DOORMAN_PUBLIC_URL)"},
+		{"insecure __Secure- cookie", []string{"--whitelist=" + wl, "--cookie-secure=false", "--cookie-name=__Secure-x"}, "--cookie-name (DOORMAN_COOKIE_NAME)"},
+		{"__Host- cookie with a domain", []string{"--whitelist=" + wl, "--cookie-name=__Host-x", "--cookie-domain=.example.com"}, "--cookie-name (DOORMAN_COOKIE_NAME)"},
+		{"negative rate limit", []string{"--whitelist=" + wl, "--rate-limit=-1"}, "--rate-limit (DOORMAN_RATE_LIMIT)"},
+		{"port in use", []string{"--whitelist=" + wl, "--listen=" + busyAddr(t)}, "--listen (DOORMAN_LISTEN)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			args := append([]string{"--client-id=x", "--secret-file=" + key, "--listen=127.0.0.1:0"}, tt.args...)
+			err := run(t.Context(), args, fakeEnv(nil), io.Discard, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("run() = %v, want one line naming %s", err, tt.want)
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("a failed start logged before its error line:\n%s", stderr.String())
+			}
+			// Only "port in use" (last) gets as far as the keys.
+			if _, err := os.Stat(key); err == nil && tt.name != "port in use" {
+				t.Errorf("a failed start created the secret file")
+			}
+		})
+	}
+}
+
+// busyAddr returns a loopback address something is already listening on.
+func busyAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
 }

@@ -49,13 +49,36 @@ func (p pagePolicy) forPage(name string, demo bool) string {
 	return p.page
 }
 
+// serverOption changes one of newServer's defaults.
+type serverOption func(*serverSettings)
+
+// serverSettings are newServer's adjustable defaults.
+type serverSettings struct {
+	rateLimit float64 // sign-in requests per second per client; 0 is off (the default)
+	ipHeader  string  // header holding the client address; "" trusts no header (the default)
+}
+
+// withRateLimit limits the sign-in routes to perSecond requests per client.
+func withRateLimit(perSecond float64) serverOption {
+	return func(s *serverSettings) { s.rateLimit = perSecond }
+}
+
+// withTrustedIPHeader takes the client address from header (see trustIPHeader).
+func withTrustedIPHeader(header string) serverOption {
+	return func(s *serverSettings) { s.ipHeader = header }
+}
+
 // newServer lists every route, middleware and the error handler. /auth
 // gets no middleware but panic recovery: it runs on every request nginx
 // serves.
-func newServer(h *auth.Handler, ready func() bool, pages *template.Template, logger *slog.Logger) *echo.Echo {
+func newServer(h *auth.Handler, ready func() bool, pages *template.Template, logger *slog.Logger, opts ...serverOption) *echo.Echo {
+	var set serverSettings
+	for _, o := range opts {
+		o(&set)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = echo.ExtractIPDirect() // no client-sent header is trusted for the client address
+	e.IPExtractor = clientIP(set.ipHeader)
 	policy := newPagePolicy(h.RedirectSources())
 	e.Renderer = &renderer{pages: pages, demo: h.Demo(), policy: policy}
 	e.HTTPErrorHandler = errorHandler(logger, policy.page)
@@ -69,31 +92,32 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 	e.GET("/readyz", readyz(ready))
 
 	page := []echo.MiddlewareFunc{requestLogger(logger), pageHeaders(policy.page)}
+	signIn := append([]echo.MiddlewareFunc{rateLimit(set.rateLimit)}, page...)
 	e.GET("/", h.Home, page...)
-	e.GET("/login", h.Login, page...)
+	e.GET("/login", h.Login, signIn...)
 	e.GET("/logout", h.Logout, page...)
 	if h.Demo() {
 		// Demo mode only (doorman --demo): sign-in by button, and pages
 		// guarded by the /auth decision so the effect shows without nginx.
-		e.POST("/demo/signin", h.DemoSignIn, page...)
+		e.POST("/demo/signin", h.DemoSignIn, signIn...)
 		e.GET("/demo/", demoPage(h), page...)
 		e.GET("/demo/:list/", demoPage(h), page...)
 	} else {
-		e.POST("/callback", h.Callback, page...)
+		e.POST("/callback", h.Callback, signIn...)
 	}
 	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, true), staticHeaders)
 	return e
 }
 
-// trustIPHeader makes c.RealIP() read header, which nginx sets (for
-// example "proxy_set_header X-Real-IP $remote_addr;"). Only the last
-// address in it counts: that is the one nginx added. Without a header the
-// peer address is used and no client-sent header is trusted.
-func trustIPHeader(e *echo.Echo, header string) {
+// clientIP makes c.RealIP() read header, which nginx sets (for example
+// "proxy_set_header X-Real-IP $remote_addr;"). Only the last address in it
+// counts: that is the one nginx added. Without a header the peer address is
+// used and no client-sent header is trusted.
+func clientIP(header string) echo.IPExtractor {
 	if header == "" {
-		return
+		return echo.ExtractIPDirect()
 	}
-	e.IPExtractor = func(r *http.Request) string {
+	return func(r *http.Request) string {
 		v := r.Header.Values(header)
 		if len(v) == 0 {
 			return echo.ExtractIPDirect()(r)
@@ -170,7 +194,7 @@ func errorHandler(logger *slog.Logger, csp string) echo.HTTPErrorHandler {
 			level = slog.LevelError
 		}
 		logger.Log(c.Request().Context(), level, "request failed", "path", c.Request().URL.Path, "status", code, "err", err)
-		if c.Request().URL.Path == "/auth" {
+		if c.Path() == "/auth" { // the route, so that a panic or a 405 there is still an empty 401
 			c.Response().Header().Set("Cache-Control", "no-store")
 			_ = c.NoContent(http.StatusUnauthorized)
 			return

@@ -160,16 +160,37 @@ func checkConfig(cfg Config) error {
 		return errors.New("auth: Allowlist is required")
 	case len(cfg.Keys) == 0:
 		return errors.New("auth: Keys: at least one key is required")
-	case cfg.CookieTTL <= 0:
-		return fmt.Errorf("auth: CookieTTL must be positive, got %s", cfg.CookieTTL)
+	}
+	return CheckSettings(cfg)
+}
+
+// SettingError reports a Config field whose value cannot work.
+type SettingError struct {
+	Field string // the Config field, e.g. "RedirectDomains"
+	Err   error
+}
+
+func (e *SettingError) Error() string { return "auth: " + e.Field + ": " + e.Err.Error() }
+func (e *SettingError) Unwrap() error { return e.Err }
+
+// CheckSettings checks the fields that come from configuration — CookieTTL,
+// CookieName with its Domain and Secure, PublicURL and RedirectDomains —
+// without side effects, so that a caller can refuse a bad setting before it
+// loads keys or files. New runs the same checks. Errors are *SettingError.
+func CheckSettings(cfg Config) error {
+	if cfg.CookieTTL <= 0 {
+		return &SettingError{"CookieTTL", fmt.Errorf("must be positive, got %s", cfg.CookieTTL)}
 	}
 	if err := checkCookieName(cfg.CookieName, cfg.CookieDomain, cfg.CookieSecure); err != nil {
-		return fmt.Errorf("auth: CookieName: %w", err)
+		return &SettingError{"CookieName", err}
 	}
 	if cfg.PublicURL != "" {
 		if err := checkPublicURL(cfg.PublicURL); err != nil {
-			return fmt.Errorf("auth: PublicURL: %w", err)
+			return &SettingError{"PublicURL", err}
 		}
+	}
+	if _, err := newRedirectPolicy(cfg.RedirectDomains, !cfg.CookieSecure); err != nil {
+		return &SettingError{"RedirectDomains", err}
 	}
 	return nil
 }
