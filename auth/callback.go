@@ -59,12 +59,24 @@ func readCallback(w http.ResponseWriter, r *http.Request) (callbackBody, error) 
 	if err := decodeCallback(mediaType, raw, &body); err != nil {
 		return body, refuse("bad_request", "decode body: %v", err)
 	}
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || c.Value == "" || body.CSRF == "" ||
-		subtle.ConstantTimeCompare([]byte(c.Value), []byte(body.CSRF)) != 1 {
+	if !csrfMatches(r, body.CSRF) {
 		return body, refuse("csrf", "g_csrf_token cookie and field missing or different")
 	}
 	return body, nil
+}
+
+// csrfMatches reports whether field is non-empty and equals a g_csrf_token
+// cookie (any of them, should the browser send several).
+func csrfMatches(r *http.Request, field string) bool {
+	if field == "" {
+		return false
+	}
+	for _, c := range r.CookiesNamed(csrfCookie) {
+		if subtle.ConstantTimeCompare([]byte(c.Value), []byte(field)) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeCallback fills body from a form or JSON document.

@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -71,6 +72,12 @@ func (c *codec) encode(v any) (string, error) {
 func (c *codec) decode(value string, dst any) error {
 	if len(value) > maxCookieLen {
 		return errors.New("cookie too long")
+	}
+	// securecookie decodes base64 leniently: the spare bits of the last
+	// character could be flipped without breaking the MAC. Only the exact
+	// encoding doorman minted counts.
+	if _, err := base64.URLEncoding.Strict().DecodeString(value); err != nil {
+		return errors.New("cookie is not canonical base64")
 	}
 	for _, sc := range c.codecs {
 		if sc.Decode(c.name, value, dst) == nil {
