@@ -116,3 +116,14 @@ func TestMetricsOnlyOnTheirOwnListener(t *testing.T) {
 		t.Errorf("run() = %v", err)
 	}
 }
+
+func TestUnknownListLoggedWithoutSession(t *testing.T) {
+	t.Parallel()
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\n", nil)
+	for range 3 {
+		td.do(t, http.MethodGet, "/auth?list=gtp4", nil, nil)
+	}
+	if n := strings.Count(td.logs.String(), `"msg":"unknown whitelist list"`); n != 1 {
+		t.Errorf("unknown list logged %d times for 3 requests without a session, want once", n)
+	}
+}

@@ -26,6 +26,10 @@ func (h *Handler) Check(c echo.Context) error {
 	if ok {
 		hdr["X-Auth-Request-Email"] = vs.emailHeader
 		code = http.StatusOK
+	} else if list != "" {
+		// Ask about the list even with no session, so that an unknown
+		// list name (a typo in nginx's configuration) is logged at once.
+		h.allow.Contains(list, "")
 	}
 	h.observer.AuthChecked(list, ok, time.Since(start))
 	return c.NoContent(code)
