@@ -148,10 +148,10 @@ const (
 // signedOutCookie sets (maxAge > 0) or clears (< 0) the signed-out flash,
 // scoped to /login.
 func (h *Handler) signedOutCookie(maxAge int) *http.Cookie {
-	return &http.Cookie{
+	return withExpiry(&http.Cookie{
 		Name: signedOutName, Value: "1", Path: "/login", MaxAge: maxAge,
 		Secure: h.cookie.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	}
+	})
 }
 
 // takeSignedOut reports whether the request carries the signed-out flash,

@@ -82,10 +82,10 @@ func (h *Handler) setNonces(w http.ResponseWriter, entries []nonceEntry) error {
 		}
 		value, maxAge = v, int(nonceTTL/time.Second)
 	}
-	http.SetCookie(w, &http.Cookie{
+	http.SetCookie(w, withExpiry(&http.Cookie{
 		Name: h.nonces.name, Value: value, Path: "/", MaxAge: maxAge,
 		Secure: h.cookie.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
+	}))
 	return nil
 }
 

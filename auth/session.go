@@ -201,10 +201,19 @@ func cookieValue(pair, name string) (string, bool) {
 
 // sessionCookie builds the Set-Cookie for value; maxAge < 0 deletes it.
 func (cs cookieSettings) sessionCookie(value string, maxAge int) *http.Cookie {
-	return &http.Cookie{
+	return withExpiry(&http.Cookie{
 		Name: cs.name, Value: value, Path: "/", Domain: cs.domain, MaxAge: maxAge,
 		Secure: cs.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// withExpiry adds an Expires in the past to a deleting cookie (MaxAge < 0):
+// "Max-Age=0" alone is not honoured by every client (curl keeps the cookie).
+func withExpiry(c *http.Cookie) *http.Cookie {
+	if c.MaxAge < 0 {
+		c.Expires = time.Unix(1, 0)
 	}
+	return c
 }
 
 // SessionCookie returns a session cookie for email, valid for the
