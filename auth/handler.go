@@ -70,10 +70,10 @@ func (h *Handler) Login(c echo.Context) error {
 		return err
 	}
 	c.Response().Header()["Cache-Control"] = h.noStore
+	if _, ok := h.findSession(r, list, true); ok {
+		return c.Redirect(http.StatusSeeOther, orHome(rd))
+	}
 	if vs, ok := h.findSession(r, "", false); ok {
-		if h.allow.Contains(list, vs.session.Email) {
-			return c.Redirect(http.StatusSeeOther, orHome(rd))
-		}
 		return h.renderForbidden(c, vs.session.Email, list, rd)
 	}
 	nonce, err := h.bindNonce(c.Response(), r)
