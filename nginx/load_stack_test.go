@@ -1,0 +1,228 @@
+package nginx_test
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"doorman/auth/googletest"
+)
+
+// loadStack is what the load benchmark and the micro-cache test run: plain
+// HTTP nginx on loopback in front of auth_request sidecars (doorman, and
+// the always-200 limit), with the fake Google for sign-in. Every doorman of
+// a stack shares one key file, so a session cookie is valid at all of them.
+type loadStack struct {
+	dir       string
+	nginxBin  string
+	google    *googletest.Server
+	secret    string   // doorman's --secret-file
+	nginx     *process // nil until startNginx
+	nginxAddr string
+}
+
+// sidecar is one auth_request target process.
+type sidecar struct {
+	name      string
+	addr      string
+	proc      *process
+	whitelist string // doorman's whitelist file; "" for the limit
+}
+
+func (c *sidecar) pid() int { return c.proc.cmd.Process.Pid }
+
+// sessionName is doorman's cookie name with --cookie-secure=false.
+const sessionName = "doorman"
+
+// newLoadStack prepares a stack; sidecars and nginx are started on demand.
+// It skips the test when nginx is not installed, unless CI is set.
+func newLoadStack(t *testing.T) *loadStack {
+	t.Helper()
+	s := &loadStack{dir: t.TempDir(), nginxBin: needNginx(t)}
+	s.google = googletest.NewServer(t)
+	s.secret = filepath.Join(s.dir, "doorman.key")
+	return s
+}
+
+// limitSource is the always-200 sidecar: an empty 200 with Content-Length
+// 0 from net/http, with doorman's server timeouts. No auth_request sidecar
+// written in Go can answer faster, so it is the physical limit the figures
+// are measured against.
+const limitSource = `package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ln, err := net.Listen("tcp", os.Args[1])
+	if err != nil {
+		panic(err)
+	}
+	zero := []string{"0"}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header()["Content-Length"] = zero
+			w.WriteHeader(http.StatusOK)
+		}),
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() { <-ctx.Done(); srv.Shutdown(context.Background()) }()
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		panic(err)
+	}
+}
+`
+
+// startLimit builds limitSource as its own module and starts it.
+func (s *loadStack) startLimit(t *testing.T) *sidecar {
+	t.Helper()
+	dir := filepath.Join(s.dir, "limit")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "go.mod"), "module limit\n\ngo 1.26\n")
+	writeFile(t, filepath.Join(dir, "main.go"), limitSource)
+	build := exec.Command("go", "build", "-o", "limit", ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "GOTOOLCHAIN=local", "GOPROXY=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build limit: %v\n%s", err, out)
+	}
+	c := &sidecar{name: "limit", addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	c.proc = startProcess(t, c.name, exec.Command(filepath.Join(dir, "limit"), c.addr))
+	t.Cleanup(func() { c.proc.stop(t, syscall.SIGTERM) })
+	waitForAddr(t, c.proc, c.addr)
+	return c
+}
+
+// startDoorman writes whitelist to <name>/whitelist.txt (a directory of its
+// own: doorman watches the file's directory) and runs the doorman binary
+// on it with the stack's key file, plain-HTTP cookies and its Google
+// traffic sent through the fake's proxy. Cleanup requires exit status 0.
+func (s *loadStack) startDoorman(t *testing.T, name, whitelist string) *sidecar {
+	t.Helper()
+	return s.startDoormanBin(t, doormanBin, name, whitelist)
+}
+
+// startDoormanBin is startDoorman with another doorman binary.
+func (s *loadStack) startDoormanBin(t *testing.T, bin, name, whitelist string) *sidecar {
+	t.Helper()
+	c := &sidecar{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), whitelist: filepath.Join(s.dir, name, "whitelist.txt")}
+	if err := os.Mkdir(filepath.Dir(c.whitelist), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, c.whitelist, whitelist)
+	cmd := exec.Command(bin, "--listen="+c.addr, "--client-id="+s.google.ClientID,
+		"--whitelist="+c.whitelist, "--secret-file="+s.secret, "--cookie-secure=false")
+	cmd.Env = append(cleanEnv(), s.google.ProxyEnv()...)
+	c.proc = startProcess(t, name, cmd)
+	t.Cleanup(func() {
+		if err := c.proc.stop(t, syscall.SIGTERM); err != nil {
+			t.Errorf("%s exit after SIGTERM: %v, want exit 0", name, err)
+		}
+	})
+	waitForAddr(t, c.proc, c.addr)
+	return c
+}
+
+// signIn signs email in at doorman d for the site of list the way a
+// browser does — the sign-in page, then Google's POST to /callback with
+// the page's nonce — and returns the session as a Cookie header pair,
+// "doorman=<value>". email must be on list.
+func (s *loadStack) signIn(t *testing.T, d *sidecar, email, list string) string {
+	t.Helper()
+	client := &http.Client{CheckRedirect: noRedirect, Timeout: 10 * time.Second}
+	base := "http://" + d.addr
+	login := base + "/login?rd=/"
+	if list != "" {
+		login = base + "/login?list=" + url.QueryEscape(list) + "&rd=/"
+	}
+	page, body := do(t, client, newRequest(t, http.MethodGet, login, nil))
+	nonce, uri := nonceAttr.FindStringSubmatch(body), loginURIAttr.FindStringSubmatch(body)
+	if page.StatusCode != http.StatusOK || nonce == nil || uri == nil {
+		t.Fatalf("GET %s/login = %d, want 200 with data-nonce and data-login_uri:\n%s", base, page.StatusCode, body)
+	}
+	form, csrf := s.google.CallbackForm(s.google.Token(t, googletest.Claims{Email: email, Nonce: nonce[1]}))
+	req := newRequest(t, http.MethodPost, base+html.UnescapeString(uri[1]), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range append(page.Cookies(), csrf) {
+		req.AddCookie(c)
+	}
+	resp, _ := do(t, client, req)
+	c := findCookie(resp, sessionName)
+	if resp.StatusCode != http.StatusSeeOther || c == nil {
+		t.Fatalf("POST /callback for %s = %d with Set-Cookie %q, want 303 and a %s cookie",
+			email, resp.StatusCode, resp.Header.Values("Set-Cookie"), sessionName)
+	}
+	return sessionName + "=" + c.Value
+}
+
+// tampered is cookie with one character of its value changed: the same
+// length, and no longer valid.
+func tampered(cookie string) string {
+	i := len(cookie) / 2
+	c := byte('A')
+	if cookie[i] == 'A' {
+		c = 'B'
+	}
+	return cookie[:i] + string(c) + cookie[i+1:]
+}
+
+// authStatus asks doorman d directly whether cookie may use list.
+func authStatus(t *testing.T, client *http.Client, d *sidecar, list, cookie string) int {
+	t.Helper()
+	req := newRequest(t, http.MethodGet, "http://"+d.addr+"/auth?list="+url.QueryEscape(list), nil)
+	req.Header.Set("Cookie", cookie)
+	resp, _ := do(t, client, req)
+	return resp.StatusCode
+}
+
+// replaceFile replaces path with content by an atomic rename, as
+// deployment tools do.
+func replaceFile(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".new"
+	writeFile(t, tmp, content)
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// whitelistOf builds a whitelist file: n generated addresses
+// user<l>.<i>@example.com spread evenly over the main list (l = 0) and
+// list1..list4, plus extra entries per list ("" is the main list).
+func whitelistOf(n int, extra map[string][]string) string {
+	var b strings.Builder
+	for l := range 5 {
+		name := ""
+		if l > 0 {
+			name = fmt.Sprintf("list%d", l)
+			fmt.Fprintf(&b, "[%s]\n", name)
+		}
+		for i := range n / 5 {
+			fmt.Fprintf(&b, "user%d.%d@example.com\n", l, i)
+		}
+		for _, e := range extra[name] {
+			b.WriteString(e + "\n")
+		}
+	}
+	return b.String()
+}

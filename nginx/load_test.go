@@ -1,0 +1,287 @@
+package nginx_test
+
+// The load benchmark (issue 6): real nginx with keep-alive to the sidecar,
+// doorman signed in through the fake Google, and an always-200 Go handler
+// (the physical limit for any auth_request sidecar), side by side, measured
+// with wrk in interleaved rounds.
+//
+// Full run (a few minutes; prints the table):
+//
+//	go test ./nginx/ -run '^TestLoad$' -count=1 -v -timeout 30m -args -load
+//	DOORMAN_LOAD=1 go test ./nginx/ -run '^TestLoad$' -count=1 -v -timeout 30m
+//
+// with -load.rounds, -load.duration and -load.conns after -args to change
+// the defaults (5 rounds × 3 s per case, 2 wrk threads, 32 connections).
+// -load.candidate=<binary> adds a second doorman, built from a patched
+// tree, to the same interleaved rounds: on a shared machine, the only fair
+// way to see what a change is worth.
+// Without -load, TestLoadSmoke runs every case once for one second and
+// checks only that each completes with the right answers — never a timing.
+// Both skip when wrk or nginx is missing, unless CI is set.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"doorman/whitelist"
+)
+
+var (
+	loadFlag     = flag.Bool("load", false, "run the full load benchmark TestLoad (or set DOORMAN_LOAD=1)")
+	loadRounds   = flag.Int("load.rounds", 5, "TestLoad: interleaved rounds")
+	loadDuration = flag.Duration("load.duration", 3*time.Second, "TestLoad: wrk duration per case and round (whole seconds)")
+	loadConns    = flag.Int("load.conns", 32, "TestLoad: wrk connections")
+	loadCand     = flag.String("load.candidate", "", "TestLoad: another doorman binary to measure in the same rounds (A/B)")
+)
+
+// loadThreads is wrk's thread count: the machine has 2 cores.
+const loadThreads = 2
+
+// Users of the load whitelist (whitelistOf): listedUser is on list3, which
+// every site asks for; unlistedUser is on the main list only.
+const (
+	listedUser   = "user3.42@example.com"
+	unlistedUser = "user0.7@example.com"
+	loadList     = "list3"
+)
+
+// loadCase is one thing wrk measures.
+type loadCase struct {
+	mode    string // "nginx" (through nginx) or "direct" (wrk → sidecar /auth)
+	name    string
+	url     string
+	cookie  string
+	ok      bool     // every answer must be 2xx; otherwise none may be
+	sidecar *sidecar // whose CPU per request is reported
+	isLimit bool     // the reference of its mode
+}
+
+// loadBench is a running load stack with signed-in sessions.
+type loadBench struct {
+	stack          *loadStack
+	wrk            string
+	limit, doorman *sidecar
+	big            *sidecar // doorman with 100k addresses, for reloads; nil in the smoke test
+	candidate      *sidecar // -load.candidate's doorman; usually nil
+	listed, bad    string   // Cookie headers: listedUser's session, and a tampered copy
+	unlisted       string   // unlistedUser's session
+}
+
+// newLoadBench starts the limit, doorman with 10k addresses in 5 lists,
+// (with big) doorman with 100k addresses, and nginx in front of them, and
+// signs listedUser and unlistedUser in through the fake Google.
+func newLoadBench(t *testing.T, big bool) *loadBench {
+	t.Helper()
+	b := &loadBench{wrk: needWrk(t), stack: newLoadStack(t)}
+	s := b.stack
+	b.limit = s.startLimit(t)
+	b.doorman = s.startDoorman(t, "doorman", whitelistOf(10_000, nil))
+	sites := []loadSite{
+		{path: "/limit", auth: b.limit, list: loadList},
+		{path: "/doorman", auth: b.doorman, list: loadList},
+		{path: "/cached", auth: b.doorman, list: loadList, cached: true},
+	}
+	if big {
+		b.big = s.startDoorman(t, "doorman100k", whitelistOf(100_000, nil))
+		sites = append(sites, loadSite{path: "/big", auth: b.big, list: loadList})
+	}
+	if big && *loadCand != "" {
+		b.candidate = s.startDoormanBin(t, *loadCand, "candidate", whitelistOf(10_000, nil))
+		sites = append(sites, loadSite{path: "/candidate", auth: b.candidate, list: loadList})
+	}
+	s.startNginx(t, loadConfig{sites: sites})
+	b.listed, b.unlisted = s.signIn(t, b.doorman, listedUser, loadList), s.signIn(t, b.doorman, unlistedUser, "")
+	b.bad = tampered(b.listed)
+	return b
+}
+
+// cases lists every case: through nginx, then directly at the sidecars.
+func (b *loadBench) cases() []loadCase {
+	direct := func(c *sidecar) string { return "http://" + c.addr + "/auth?list=" + loadList }
+	s := b.stack
+	cases := []loadCase{
+		{"nginx", "limit (always 200)", s.url("/limit"), b.listed, true, b.limit, true},
+		{"nginx", "doorman, valid cookie", s.url("/doorman"), b.listed, true, b.doorman, false},
+		{"nginx", "doorman, no cookie (401)", s.url("/doorman"), "", false, b.doorman, false},
+		{"nginx", "doorman, bad cookie (401)", s.url("/doorman"), b.bad, false, b.doorman, false},
+		{"nginx", "doorman + micro-cache, valid", s.url("/cached"), b.listed, true, b.doorman, false},
+		{"direct", "limit (always 200)", direct(b.limit), b.listed, true, b.limit, true},
+		{"direct", "doorman, valid cookie", direct(b.doorman), b.listed, true, b.doorman, false},
+		{"direct", "doorman, bad cookie (401)", direct(b.doorman), b.bad, false, b.doorman, false},
+		{"direct", "doorman, no cookie (401)", direct(b.doorman), "", false, b.doorman, false},
+	}
+	if c := b.candidate; c != nil {
+		cases = append(cases,
+			loadCase{"nginx", "candidate, valid cookie", s.url("/candidate"), b.listed, true, c, false},
+			loadCase{"direct", "candidate, valid cookie", direct(c), b.listed, true, c, false})
+	}
+	return cases
+}
+
+// checkAnswers fails unless res holds answers and every one is what c
+// wants: all 2xx, or (a 401 case) none 2xx.
+func checkAnswers(t *testing.T, c loadCase, res wrkResult) {
+	t.Helper()
+	switch {
+	case res.Requests == 0:
+		t.Errorf("%s %s: no answers", c.mode, c.name)
+	case c.ok && (res.Status != 0 || res.Non2xx > 0):
+		t.Errorf("%s %s: %d of %d answers not 2xx (%d over 399), want 0", c.mode, c.name, res.Non2xx, res.Requests, res.Status)
+	case !c.ok && (res.Status != res.Requests || res.Non2xx >= 0 && res.Non2xx != res.Requests):
+		t.Errorf("%s %s: %d of %d answers over 399 (%d not 2xx), want all", c.mode, c.name, res.Status, res.Requests, res.Non2xx)
+	}
+}
+
+// TestLoadSmoke runs every case of the benchmark once, all at once, for
+// one second, and checks only that each completes with the right answers,
+// counted one by one.
+func TestLoadSmoke(t *testing.T) {
+	t.Parallel()
+	b := newLoadBench(t, false)
+	cases := b.cases()
+	runs := make([]wrkRun, len(cases))
+	for i, c := range cases {
+		runs[i] = wrkRun{url: c.url, cookie: c.cookie, threads: 1, conns: 2, duration: time.Second}
+	}
+	results, err := runAll(t.Context(), b.wrk, writeWrkScript(t, b.stack.dir, true), runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, res := range results {
+		if res.Non2xx < 0 {
+			t.Errorf("%s %s: answers not counted", cases[i].mode, cases[i].name)
+		}
+		checkAnswers(t, cases[i], res)
+	}
+}
+
+// TestLoad is the full benchmark; see the top of this file.
+func TestLoad(t *testing.T) {
+	if !*loadFlag && os.Getenv("DOORMAN_LOAD") == "" {
+		t.Skip("the load benchmark runs with -args -load or DOORMAN_LOAD=1")
+	}
+	if raceEnabled {
+		t.Skip("the load benchmark measures nothing useful under -race")
+	}
+	rep := &loadReport{machine: describeMachine(), loadBefore: loadAvg(), start: time.Now()}
+	b := newLoadBench(t, true)
+	rep.throughput = b.measure(t, *loadRounds, *loadDuration, *loadConns)
+	var err1, err2 error
+	rep.mem, err1 = memory(b.doorman.pid())
+	rep.limitMem, err2 = memory(b.limit.pid())
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if b.candidate != nil {
+		rep.candMem, _ = memory(b.candidate.pid())
+	}
+	rep.parse = testing.Benchmark(BenchmarkParse100k)
+	rep.reload = b.measureReload(t)
+	rep.loadAfter = loadAvg()
+	rep.print(t.Output(), *loadRounds, *loadDuration, *loadConns)
+}
+
+// measure warms every case up for a second, then runs rounds interleaved
+// rounds, each case once per round, starting one case later each round.
+func (b *loadBench) measure(t *testing.T, rounds int, d time.Duration, conns int) []caseStats {
+	t.Helper()
+	cases := b.cases()
+	script := writeWrkScript(t, b.stack.dir, false)
+	for _, c := range cases {
+		b.sample(t, script, c, wrkRun{threads: loadThreads, conns: conns, duration: time.Second})
+	}
+	stats := make([]caseStats, len(cases))
+	for r := range rounds {
+		round := make([]loadSample, len(cases))
+		for i := range cases {
+			k := (i + r) % len(cases)
+			round[k] = b.sample(t, script, cases[k], wrkRun{threads: loadThreads, conns: conns, duration: d})
+		}
+		addRound(stats, cases, round)
+	}
+	return stats
+}
+
+// loadSample is one measured run of one case.
+type loadSample struct {
+	res        wrkResult
+	sidecarCPU time.Duration
+	nginxCPU   time.Duration
+}
+
+// sample runs c once and reads the CPU time the sidecar and nginx's
+// workers used meanwhile. A run during which a process went away (say, an
+// nginx worker replaced after a SIGHUP from outside the test) is run
+// again, at most twice.
+func (b *loadBench) sample(t *testing.T, script string, c loadCase, run wrkRun) loadSample {
+	t.Helper()
+	run.url, run.cookie = c.url, c.cookie
+	for attempt := 1; ; attempt++ {
+		s, err := b.sampleOnce(t, script, run, c.sidecar.pid())
+		if err == nil {
+			checkAnswers(t, c, s.res)
+			return s
+		}
+		if !errors.Is(err, fs.ErrNotExist) || attempt == 3 {
+			t.Fatalf("%s %s: %v", c.mode, c.name, err)
+		}
+		t.Logf("%s %s: %v; running it again", c.mode, c.name, err)
+	}
+}
+
+// sampleOnce runs wrk once between two readings of the CPU time of the
+// sidecar pid and of nginx's current workers.
+func (b *loadBench) sampleOnce(t *testing.T, script string, run wrkRun, pid int) (loadSample, error) {
+	workers, err := nginxWorkers(b.stack.nginx.cmd.Process.Pid)
+	if err != nil {
+		return loadSample{}, err
+	}
+	side0, err1 := cpuTime(pid)
+	ngx0, err2 := cpuTimes(workers)
+	res, err := runWrk(t.Context(), b.wrk, script, run)
+	side1, err3 := cpuTime(pid)
+	ngx1, err4 := cpuTimes(workers)
+	if err := errors.Join(err, err1, err2, err3, err4); err != nil {
+		return loadSample{}, err
+	}
+	return loadSample{res: res, sidecarCPU: side1 - side0, nginxCPU: ngx1 - ngx0}, nil
+}
+
+// BenchmarkParse100k parses a whitelist file of 100,000 addresses in 5
+// lists: the work of one reload.
+func BenchmarkParse100k(b *testing.B) {
+	data := []byte(whitelistOf(100_000, nil))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		l, skipped, err := whitelist.Parse(bytes.NewReader(data))
+		if err != nil || len(skipped) > 0 || !l.Contains(loadList, listedUser) {
+			b.Fatalf("Parse = %v, %d skipped; want %s on %s", err, len(skipped), listedUser, loadList)
+		}
+	}
+}
+
+// runAll runs the wrk runs concurrently and returns their results in order.
+func runAll(ctx context.Context, wrk, script string, runs []wrkRun) ([]wrkResult, error) {
+	out := make([]wrkResult, len(runs))
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Go(func() { out[i], errs[i] = runWrk(ctx, wrk, script, r) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
