@@ -82,17 +82,20 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 	policy := newPagePolicy(h.RedirectSources())
 	e.Renderer = &renderer{pages: pages, demo: h.Demo(), policy: policy}
 	e.HTTPErrorHandler = errorHandler(logger, policy.page)
-	e.Use(recoverer(logger))
+	// Panic recovery on every route, not with e.Use: Echo v4 wraps a
+	// handler in its middleware anew on every request, which allocates.
+	// /auth, which runs on every request nginx serves, is wrapped once here.
+	rec := recoverer(logger)
 
-	e.Match([]string{http.MethodGet, http.MethodHead}, "/auth", h.Check)
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/auth", rec(h.Check))
 	// Echo answers OPTIONS itself with 204, which nginx would read as
 	// "allow"; every other method already ends in errorHandler's 401.
-	e.OPTIONS("/auth", func(echo.Context) error { return echo.ErrUnauthorized })
-	e.GET("/healthz", healthz)
-	e.GET("/readyz", readyz(ready))
+	e.OPTIONS("/auth", func(echo.Context) error { return echo.ErrUnauthorized }, rec)
+	e.GET("/healthz", healthz, rec)
+	e.GET("/readyz", readyz(ready), rec)
 
-	page := []echo.MiddlewareFunc{requestLogger(logger), pageHeaders(policy.page)}
-	signIn := append([]echo.MiddlewareFunc{rateLimit(set.rateLimit)}, page...)
+	page := []echo.MiddlewareFunc{rec, requestLogger(logger), pageHeaders(policy.page)}
+	signIn := []echo.MiddlewareFunc{rec, rateLimit(set.rateLimit), requestLogger(logger), pageHeaders(policy.page)}
 	e.GET("/", h.Home, page...)
 	e.GET("/login", h.Login, signIn...)
 	e.GET("/logout", h.Logout, page...)
@@ -105,7 +108,7 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 	} else {
 		e.POST("/callback", h.Callback, signIn...)
 	}
-	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, true), staticHeaders)
+	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, true), rec, staticHeaders)
 	return e
 }
 

@@ -96,6 +96,7 @@ type Handler struct {
 	cookie     cookieSettings
 	publicURL  string
 	observer   Observer
+	observed   bool // Config.Observer was set: Check times itself for it
 	logger     *slog.Logger
 	now        func() time.Time
 	noStore    []string // shared header value, never modified
@@ -116,6 +117,7 @@ func New(cfg Config) (*Handler, error) {
 	if err := checkConfig(cfg); err != nil {
 		return nil, err
 	}
+	observed := cfg.Observer != nil
 	cfg = withDefaults(cfg)
 	sessions, err := newCodec(cfg.Keys, "session", cfg.CookieName, cfg.CookieTTL)
 	if err != nil {
@@ -141,7 +143,7 @@ func New(cfg Config) (*Handler, error) {
 		verified: newVerifiedCache(maxVerifiedSessions),
 		verifier: v, redirects: redirects, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		cookie:   cookieSettings{cfg.CookieName, cfg.CookieDomain, cfg.CookieTTL, cfg.CookieSecure},
-		observer: cfg.Observer, logger: cfg.Logger, now: cfg.Now, noStore: []string{"no-store"}, zeroLength: []string{"0"},
+		observer: cfg.Observer, observed: observed, logger: cfg.Logger, now: cfg.Now, noStore: []string{"no-store"}, zeroLength: []string{"0"},
 	}, nil
 }
 

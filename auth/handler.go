@@ -15,7 +15,10 @@ import (
 // email is on the list now, else 401; both with an empty body. It does no
 // I/O and logs nothing.
 func (h *Handler) Check(c echo.Context) error {
-	start := time.Now()
+	var start time.Time
+	if h.observed { // reading the clock costs ~60 ns on kvm-clock; only metrics need it
+		start = time.Now()
+	}
 	r := c.Request()
 	list := authListParam(r.URL.RawQuery)
 	hdr := c.Response().Header()
@@ -31,7 +34,9 @@ func (h *Handler) Check(c echo.Context) error {
 		// list name (a typo in nginx's configuration) is logged at once.
 		h.allow.Contains(list, "")
 	}
-	h.observer.AuthChecked(list, ok, time.Since(start))
+	if h.observed {
+		h.observer.AuthChecked(list, ok, time.Since(start))
+	}
 	return c.NoContent(code)
 }
 

@@ -64,16 +64,16 @@ func (u *unknownNames) note(logger *slog.Logger, path, name string) {
 func (w *Watcher) apply(l *List, skipped []LineError) {
 	defer w.reloads.Add(1)
 	w.lastSuccess.Store(time.Now().UnixNano())
-	old := &List{}
-	if prev := w.cur.Load(); prev != nil {
+	prev, old := w.cur.Load(), &List{}
+	if prev != nil {
 		old = prev.list
-		if sameList(old, l) && slices.Equal(prev.skipped, skipped) {
-			w.logger.Debug("whitelist unchanged", "path", w.path)
-			return
-		}
+	}
+	added, removed := countMissing(l, old), countMissing(old, l)
+	if prev != nil && added == 0 && removed == 0 && slices.Equal(old.names, l.names) && slices.Equal(prev.skipped, skipped) {
+		w.logger.Debug("whitelist unchanged", "path", w.path)
+		return
 	}
 	w.logSkipped(skipped)
-	added, removed := countMissing(l, old), countMissing(old, l)
 	w.logger.Info("whitelist reloaded", "path", w.path, "lists", logSizes(l),
 		"skipped", len(skipped), "added", added, "removed", removed)
 	w.cur.Store(&snapshot{list: l, skipped: skipped})
@@ -89,11 +89,6 @@ func (w *Watcher) logSkipped(skipped []LineError) {
 		w.logger.Warn("whitelist line skipped", "path", w.path, "line", e.Line,
 			"reason", e.Reason, "text", quoteShort(e.Text))
 	}
-}
-
-// sameList reports whether a and b have the same lists with the same entries.
-func sameList(a, b *List) bool {
-	return slices.Equal(a.names, b.names) && countMissing(a, b) == 0 && countMissing(b, a) == 0
 }
 
 // countMissing returns how many entries of a are not on the same list in b.

@@ -172,8 +172,14 @@ func foldASCII(dst []byte, s string) bool {
 }
 
 // lowerASCII returns s with 'A'..'Z' folded to lower case; s must be ASCII.
+// It returns s itself, without allocating, when s has no upper case.
 func lowerASCII(s string) string {
-	b := []byte(s)
-	foldASCII(b, s)
-	return string(b)
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			foldASCII(b, s)
+			return string(b)
+		}
+	}
+	return s
 }
