@@ -104,11 +104,11 @@ func (p *proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetDeadline(time.Time{}) // clear the front server's deadlines
+	p.s.recordProxied(target)     // before the 200: a client that saw it finds the host listed
 	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		conn.Close()
 		return
 	}
-	p.s.recordProxied(target)
 	p.tunnels.push(tls.Server(bufferedConn(conn, buf.Reader), p.tlsConf))
 }
 
