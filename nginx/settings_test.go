@@ -30,6 +30,11 @@ func TestDoormanRejectsBadSettings(t *testing.T) {
 		{"negative ttl", []string{"--client-id=x", "--cookie-ttl=-1h"}, nil, "--cookie-ttl"},
 		{"bad log format", []string{"--client-id=x", "--log-format=xml"}, nil, "--log-format"},
 		{"world-readable secret file", []string{"--client-id=x", "--secret-file=open.key"}, nil, "--secret-file"},
+		{"missing whitelist", []string{"--client-id=x", "--whitelist=missing.txt"}, nil, "--whitelist (DOORMAN_WHITELIST)"},
+		{"bad redirect domain", []string{"--client-id=x", "--redirect-domains=*.example.com"}, nil, "--redirect-domains (DOORMAN_REDIRECT_DOMAINS)"},
+		{"bad public url env", []string{"--client-id=x"}, []string{"DOORMAN_PUBLIC_URL=auth.example.com"}, "--public-url (DOORMAN_PUBLIC_URL)"},
+		{"__Secure- cookie without Secure", []string{"--client-id=x", "--cookie-secure=false", "--cookie-name=__Secure-x"}, nil, "--cookie-name (DOORMAN_COOKIE_NAME)"},
+		{"demo with a client id", []string{"--demo", "--client-id=x"}, nil, "--client-id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
