@@ -90,13 +90,7 @@ func (d *demoRun) send(t *testing.T, method, path string, form url.Values) (*htt
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := d.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return readBody(t, d.client, req)
 }
 
 var (

@@ -94,6 +94,12 @@ func newTestDoormanWith(t *testing.T, list string, edit func(*auth.Config), opts
 // do sends a request with cookies and returns the response with its body read.
 func (td *testDoorman) do(t *testing.T, method, path string, body io.Reader, hdr http.Header, cookies ...*http.Cookie) (*http.Response, string) {
 	t.Helper()
+	return sendWithHost(t, td, method, path, body, hdr, "", cookies...)
+}
+
+// sendWithHost is td.do that can also set the Host header (host "" keeps it).
+func sendWithHost(t *testing.T, td *testDoorman, method, path string, body io.Reader, hdr http.Header, host string, cookies ...*http.Cookie) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, td.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
@@ -101,10 +107,21 @@ func (td *testDoorman) do(t *testing.T, method, path string, body io.Reader, hdr
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	for _, c := range cookies {
-		req.AddCookie(c)
+	if host != "" {
+		req.Host = host
 	}
-	resp, err := td.client.Do(req)
+	for _, c := range cookies {
+		if c != nil {
+			req.AddCookie(c)
+		}
+	}
+	return readBody(t, td.client, req)
+}
+
+// readBody sends req with client and returns the response with its body read.
+func readBody(t *testing.T, client *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -490,13 +490,7 @@ func sendRaw(t *testing.T, td *testDoorman, method, target string, hdr http.Head
 		if req.Header == nil {
 			req.Header = http.Header{}
 		}
-		resp, err := td.client.Do(req)
-		if err != nil {
-			t.Fatalf("%s %q: %v", method, target, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return readBody(t, td.client, req)
 	}
 	conn, err := net.Dial("tcp", strings.TrimPrefix(td.URL, "http://"))
 	if err != nil {
@@ -1343,33 +1337,6 @@ func TestSecurityHeaders(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sendWithHost is td.do that can also set the Host header (host "" keeps it).
-func sendWithHost(t *testing.T, td *testDoorman, method, path string, body io.Reader, hdr http.Header, host string, cookies ...*http.Cookie) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, td.URL+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	if host != "" {
-		req.Host = host
-	}
-	for _, c := range cookies {
-		if c != nil {
-			req.AddCookie(c)
-		}
-	}
-	resp, err := td.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,6 @@ package auth
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -236,8 +235,7 @@ func TestAdversarialPrecheck(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("precheck(%s) = %v, want ok=%v", tt.name, err, tt.ok)
 		}
-		var rf *Refusal
-		if err != nil && (!errors.As(err, &rf) || rf.Reason != "bad_token") {
+		if err != nil && reasonOf(err) != "bad_token" {
 			t.Errorf("precheck(%s) = %v, want a bad_token refusal", tt.name, err)
 		}
 		if err != nil && strings.Contains(err.Error(), tt.token) {
@@ -336,8 +334,7 @@ func TestAdversarialClaims(t *testing.T) {
 				}
 				return
 			}
-			var rf *Refusal
-			if !errors.As(err, &rf) || rf.Reason != tt.reason {
+			if reasonOf(err) != tt.reason {
 				t.Errorf("checkClaims() = %v, want refusal %q", err, tt.reason)
 			}
 		})
@@ -392,8 +389,7 @@ func TestAdversarialReadCallback(t *testing.T) {
 				}
 				return
 			}
-			var rf *Refusal
-			if !errors.As(err, &rf) || rf.Reason != tt.reason {
+			if reasonOf(err) != tt.reason {
 				t.Errorf("readCallback() = %v, want refusal %q", err, tt.reason)
 			}
 		})

@@ -80,8 +80,7 @@ func TestCheckClaims(t *testing.T) {
 				}
 				return
 			}
-			var rf *Refusal
-			if !errors.As(err, &rf) || rf.Reason != tt.reason {
+			if reasonOf(err) != tt.reason {
 				t.Errorf("checkClaims() = %v, want refusal %q", err, tt.reason)
 			}
 		})
@@ -145,4 +144,13 @@ func FuzzPrecheck(f *testing.F) {
 			t.Fatalf("precheck accepted %q without an RS256 header", token)
 		}
 	})
+}
+
+// reasonOf is err's Refusal reason, or "" when err is not a *Refusal.
+func reasonOf(err error) string {
+	var rf *Refusal
+	if !errors.As(err, &rf) {
+		return ""
+	}
+	return rf.Reason
 }

@@ -9,11 +9,7 @@ import (
 
 func TestWatchEmptiedThenWrittenKeepsList(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "whitelist.txt")
-	if err := os.WriteFile(path, []byte("a@example.com\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w, _ := newTestWatcher(t, path)
+	path, w := watchNewFile(t, "a@example.com\n")
 	// An editor that truncates, then writes a moment later.
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -36,11 +32,7 @@ func TestWatchEmptiedThenWrittenKeepsList(t *testing.T) {
 
 func TestWatchEmptiedFileRevokesWithinASecond(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "whitelist.txt")
-	if err := os.WriteFile(path, []byte("a@example.com\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w, _ := newTestWatcher(t, path)
+	path, w := watchNewFile(t, "a@example.com\n")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -63,4 +55,15 @@ func TestWatchSymlinkTargetElsewhereEditedInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, time.Second, func() bool { return w.Contains(MainList, "c@example.com") })
+}
+
+// watchNewFile writes content to a new whitelist file and watches it.
+func watchNewFile(t *testing.T, content string) (string, *Watcher) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "whitelist.txt")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := newTestWatcher(t, path)
+	return path, w
 }
