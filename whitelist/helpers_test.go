@@ -138,3 +138,54 @@ func holds(w *Watcher, in []string, out []string) func() bool {
 		return true
 	}
 }
+
+// configMapDir is a directory laid out the way the kubelet mounts a
+// ConfigMap: whitelist.txt -> ..data/whitelist.txt, ..data -> a versioned
+// directory that each update replaces.
+type configMapDir struct {
+	dir, version string
+}
+
+// newConfigMapDir lays out a ConfigMap mount whose whitelist.txt holds content.
+func newConfigMapDir(t *testing.T, version, content string) *configMapDir {
+	t.Helper()
+	cm := &configMapDir{dir: t.TempDir(), version: version}
+	cm.writeVersion(t, version, content)
+	cm.symlink(t, version, "..data")
+	cm.symlink(t, "..data/whitelist.txt", "whitelist.txt")
+	return cm
+}
+
+// path is the whitelist file as doorman is given it.
+func (cm *configMapDir) path() string { return filepath.Join(cm.dir, "whitelist.txt") }
+
+func (cm *configMapDir) writeVersion(t *testing.T, version, content string) {
+	t.Helper()
+	if err := os.Mkdir(filepath.Join(cm.dir, version), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(cm.dir, version, "whitelist.txt"), content)
+}
+
+func (cm *configMapDir) symlink(t *testing.T, target, name string) {
+	t.Helper()
+	if err := os.Symlink(target, filepath.Join(cm.dir, name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// swap updates the ConfigMap to content the way the kubelet does: a new
+// version directory, a new ..data_tmp link renamed over ..data, and the old
+// version removed.
+func (cm *configMapDir) swap(t *testing.T, version, content string) {
+	t.Helper()
+	cm.writeVersion(t, version, content)
+	cm.symlink(t, version, "..data_tmp")
+	if err := os.Rename(filepath.Join(cm.dir, "..data_tmp"), filepath.Join(cm.dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(cm.dir, cm.version)); err != nil {
+		t.Fatal(err)
+	}
+	cm.version = version
+}

@@ -59,24 +59,28 @@ func (u *unknownNames) note(logger *slog.Logger, path, name string) {
 }
 
 // apply makes l current, unless it is the same as the current List, and
-// counts a successful load. It logs before it publishes, so that whoever sees
-// the new List or counters also finds the log lines.
+// counts a successful load. It publishes l before it compares it with the
+// previous List for the log line (a pass over every entry of both, which
+// for a large file takes longer than the parse), so that /auth sees the new
+// List as early as possible; the log line comes before the counters change,
+// so whoever sees the new counters also finds it.
 func (w *Watcher) apply(l *List, skipped []LineError) {
 	defer w.reloads.Add(1)
 	w.lastSuccess.Store(time.Now().UnixNano())
-	prev, old := w.cur.Load(), &List{}
+	next := &snapshot{list: l, skipped: skipped}
+	prev, old := w.cur.Swap(next), &List{}
 	if prev != nil {
 		old = prev.list
 	}
 	added, removed := countMissing(l, old), countMissing(old, l)
 	if prev != nil && added == 0 && removed == 0 && slices.Equal(old.names, l.names) && slices.Equal(prev.skipped, skipped) {
+		w.cur.CompareAndSwap(next, prev) // keep prev's record of the unknown list names it logged
 		w.logger.Debug("whitelist unchanged", "path", w.path)
 		return
 	}
 	w.logSkipped(skipped)
 	w.logger.Info("whitelist reloaded", "path", w.path, "lists", logSizes(l),
 		"skipped", len(skipped), "added", added, "removed", removed)
-	w.cur.Store(&snapshot{list: l, skipped: skipped})
 }
 
 // logSkipped logs the first maxSkippedLogged skipped lines, each cut short.

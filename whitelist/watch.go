@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +65,8 @@ type Watcher struct {
 // done. It returns an error, and starts nothing, if the file cannot be read.
 //
 // Watch watches the file's parent directory, not the file, and reloads on any
-// event there (debounced by 50 ms), so that in-place writes, atomic renames,
+// event there (debounced by 50 ms; at once when a file was renamed into
+// place, which is complete by then), so that in-place writes, atomic renames,
 // delete-and-recreate and Kubernetes ConfigMap symlink swaps all take effect
 // within a second. It also compares os.Stat of path every 2 s (every 0.5 s
 // while the directory watch is lost, which it retries), so that changes still
@@ -205,16 +207,22 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
 	burst := newBurst(w.timing.debounce)
 	poll := time.NewTicker(w.pollEvery(fw))
 	defer poll.Stop()
+	afterRename := false // the previous event was a Rename
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				events = nil // closed: leave it to the poll
 				continue
 			}
-			burst.add()
+			if w.movedIn(ev, afterRename) {
+				burst.now() // a whole file, renamed into place: nothing to wait for
+			} else {
+				burst.add()
+			}
+			afterRename = ev.Has(fsnotify.Rename)
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
@@ -236,6 +244,28 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
 	}
 }
 
+// movedIn reports whether ev, following a Rename event, is the Create that
+// completes a rename within the directory (inotify reports the old name,
+// then the new one) and put a new file at path, or a new link at the first
+// step of path's relative symlink, as a Kubernetes ConfigMap update swaps
+// ..data. Such a file was written in full before it was renamed, so it is
+// read at once; any other event waits for the debounce, since a file being
+// written in place, or created and then written, may still be incomplete.
+func (w *Watcher) movedIn(ev fsnotify.Event, afterRename bool) bool {
+	if !afterRename || !ev.Has(fsnotify.Create) {
+		return false
+	}
+	if ev.Name == filepath.Join(w.dir, filepath.Base(w.path)) {
+		return true
+	}
+	link, err := os.Readlink(w.path)
+	if err != nil || filepath.IsAbs(link) {
+		return false
+	}
+	first, _, _ := strings.Cut(filepath.ToSlash(link), "/")
+	return ev.Name == filepath.Join(w.dir, first)
+}
+
 // burst coalesces directory events: the reload runs delay after the first
 // event of a burst. Every event is followed by a reload that starts after it,
 // and a steady stream of events cannot postpone reloads indefinitely.
@@ -249,6 +279,12 @@ func newBurst(delay time.Duration) *burst {
 	b := &burst{timer: time.NewTimer(delay), delay: delay}
 	b.timer.Stop()
 	return b
+}
+
+// now makes the reload run at once, whether or not a burst is pending.
+func (b *burst) now() {
+	b.timer.Reset(0)
+	b.pending = true
 }
 
 // add notes an event: it starts the timer unless it is running.

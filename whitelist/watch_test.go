@@ -51,42 +51,67 @@ func TestWatchUpdates(t *testing.T) {
 
 func TestWatchConfigMapSwap(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	version := func(name, content string) {
-		t.Helper()
-		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dir, name, "whitelist.txt"), content)
-	}
-	symlink := func(target, name string) {
-		t.Helper()
-		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	swap := func(old, next, content string) { // what the kubelet does
-		t.Helper()
-		version(next, content)
-		symlink(next, "..data_tmp")
-		if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.RemoveAll(filepath.Join(dir, old)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	version("..2024_x", alice+"\n")
-	symlink("..2024_x", "..data")
-	symlink("..data/whitelist.txt", "whitelist.txt")
-	w, _ := newTestWatcher(t, filepath.Join(dir, "whitelist.txt"))
+	cm := newConfigMapDir(t, "..2024_x", alice+"\n")
+	w, _ := newTestWatcher(t, cm.path())
 	if !w.Contains(MainList, alice) {
 		t.Fatalf("after Watch: Contains(%q) = false, want true", alice)
 	}
-	swap("..2024_x", "..2024_y", bob+"\n")
+	cm.swap(t, "..2024_y", bob+"\n")
 	waitFor(t, time.Second, holds(w, []string{bob}, []string{alice}))
-	swap("..2024_y", "..2024_z", alice+"\n")
+	cm.swap(t, "..2024_z", alice+"\n")
 	waitFor(t, time.Second, holds(w, []string{alice}, []string{bob}))
+}
+
+// TestWatchRenameSkipsDebounce checks that a file renamed into place, or a
+// ConfigMap's ..data swap, is read at once, while writes in place and a
+// file created after a delete wait for the debounce (an hour here, so
+// that only the immediate path can make the change show).
+func TestWatchRenameSkipsDebounce(t *testing.T) {
+	t.Parallel()
+	hour := timing{debounce: time.Hour, poll: time.Hour, pollLost: time.Hour, emptyGrace: emptyGrace}
+	t.Run("rename into place", func(t *testing.T) {
+		t.Parallel()
+		path := tempWhitelist(t, alice+"\n")
+		w, _ := newTestWatcherTiming(t, path, hour)
+		replaceFile(t, path, bob+"\n")
+		waitFor(t, 2*time.Second, holds(w, []string{bob}, []string{alice}))
+	})
+	t.Run("ConfigMap swap", func(t *testing.T) {
+		t.Parallel()
+		cm := newConfigMapDir(t, "..2024_x", alice+"\n")
+		w, _ := newTestWatcherTiming(t, cm.path(), hour)
+		cm.swap(t, "..2024_y", bob+"\n")
+		waitFor(t, 2*time.Second, holds(w, []string{bob}, []string{alice}))
+	})
+	waits := map[string]func(t *testing.T, path string){
+		"write in place": func(t *testing.T, path string) { writeFile(t, path, bob+"\n") },
+		"delete and create": func(t *testing.T, path string) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, path, bob+"\n")
+		},
+		"rename of another file": func(t *testing.T, path string) {
+			other := filepath.Join(filepath.Dir(path), "other.txt")
+			writeFile(t, other, "")
+			if err := os.Rename(other, other+".old"); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, path, bob+"\n")
+		},
+	}
+	for name, edit := range waits {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := tempWhitelist(t, alice+"\n")
+			w, _ := newTestWatcherTiming(t, path, hour)
+			edit(t, path)
+			time.Sleep(300 * time.Millisecond)
+			if !holds(w, []string{alice}, []string{bob})() {
+				t.Errorf("%s: read before the debounce, want the old list until then", name)
+			}
+		})
+	}
 }
 
 func TestWatchVanishThenReturn(t *testing.T) {
