@@ -46,10 +46,6 @@ type entrySet struct {
 	domains map[string]struct{} // "domain", from "@domain" lines
 }
 
-func newEntrySet() *entrySet {
-	return &entrySet{addrs: map[string]struct{}{}, domains: map[string]struct{}{}}
-}
-
 // size returns the number of addresses plus domain entries.
 func (s *entrySet) size() int { return len(s.addrs) + len(s.domains) }
 
