@@ -86,10 +86,10 @@ func dump(l *List) map[string][]string {
 	m := map[string][]string{}
 	for name, s := range l.sets {
 		var entries []string
-		for a := range s.addrs {
+		for a := range s.addrs.all() {
 			entries = append(entries, a)
 		}
-		for d := range s.domains {
+		for d := range s.domains.all() {
 			entries = append(entries, "@"+d)
 		}
 		slices.Sort(entries)

@@ -104,16 +104,16 @@ func countMissing(a, b *List) int {
 			n += s.size()
 			continue
 		}
-		n += missingKeys(s.addrs, other.addrs) + missingKeys(s.domains, other.domains)
+		n += missingKeys(&s.addrs, &other.addrs) + missingKeys(&s.domains, &other.domains)
 	}
 	return n
 }
 
 // missingKeys returns how many keys of a are not in b.
-func missingKeys(a, b map[string]struct{}) int {
+func missingKeys(a, b *keySet) int {
 	n := 0
-	for k := range a {
-		if _, ok := b[k]; !ok {
+	for k := range a.all() {
+		if !b.hasString(k) {
 			n++
 		}
 	}

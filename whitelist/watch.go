@@ -359,14 +359,14 @@ func (w *Watcher) emptyWait() time.Duration {
 	return 0
 }
 
-// load opens path, following symlinks, and parses it.
+// load reads path, following symlinks, and parses it.
 func load(path string) (*List, []LineError, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path) // sized from the file: one allocation
 	if err != nil {
 		return nil, nil, err // *fs.PathError names the path
 	}
-	defer f.Close()
-	return Parse(f)
+	l, skipped := parse(b)
+	return l, skipped, nil
 }
 
 // statOrNil returns os.Stat of path, or nil if it fails.

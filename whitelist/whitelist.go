@@ -42,15 +42,15 @@ type List struct {
 
 // entrySet is one list: lower-case ASCII addresses and domain entries.
 type entrySet struct {
-	addrs   map[string]struct{} // "local@domain"
-	domains map[string]struct{} // "domain", from "@domain" lines
+	addrs   keySet // "local@domain"
+	domains keySet // "domain", from "@domain" lines
 }
 
 // size returns the number of addresses plus domain entries.
-func (s *entrySet) size() int { return len(s.addrs) + len(s.domains) }
+func (s *entrySet) size() int { return s.addrs.len() + s.domains.len() }
 
 // contains reports whether email is on s. It never allocates: the query is
-// folded into a stack buffer, and a map index with string(bytes) does not copy.
+// folded into a stack buffer.
 func (s *entrySet) contains(email string) bool {
 	if len(email) > maxAddress {
 		return false
@@ -60,14 +60,11 @@ func (s *entrySet) contains(email string) bool {
 	if !foldASCII(key, email) {
 		return false
 	}
-	if _, ok := s.addrs[string(key)]; ok {
+	if s.addrs.has(key) {
 		return true
 	}
 	at := strings.LastIndexByte(email, '@')
-	if at < 0 || len(s.domains) == 0 {
-		return false
-	}
-	if _, ok := s.domains[string(key[at+1:])]; !ok {
+	if at < 0 || s.domains.len() == 0 || !s.domains.has(key[at+1:]) {
 		return false
 	}
 	return checkAddress(email) == "" // the local part was not checked by a map hit
