@@ -1,6 +1,7 @@
 package nginx_test
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -55,7 +56,8 @@ func newLoadStack(t *testing.T) *loadStack {
 // limitSource is the always-200 sidecar: an empty 200 with Content-Length
 // 0 from net/http, with doorman's server timeouts. No auth_request sidecar
 // written in Go can answer faster, so it is the physical limit the figures
-// are measured against.
+// are measured against. %s are the idtoken floor's additions (floorImport,
+// floorSetup), or nothing.
 const limitSource = `package main
 
 import (
@@ -66,10 +68,10 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-)
+%s)
 
 func main() {
-	ln, err := net.Listen("tcp", os.Args[1])
+%s	ln, err := net.Listen("tcp", os.Args[1])
 	if err != nil {
 		panic(err)
 	}
@@ -91,7 +93,21 @@ func main() {
 }
 `
 
-// startLimit builds limitSource as its own module and starts it.
+// The idtoken floor is the limit plus what doorman cannot do without:
+// google.golang.org/api/idtoken linked in (with what it imports: grpc,
+// protobuf, OpenTelemetry) and a Validator made at start, as doorman does.
+// It answers like the limit; its memory is the least any sidecar that
+// verifies Google's tokens with idtoken can use.
+const (
+	floorImport = "\n\t\"google.golang.org/api/idtoken\"\n\t\"google.golang.org/api/option\"\n"
+	floorSetup  = `	if _, err := idtoken.NewValidator(context.Background(), option.WithHTTPClient(&http.Client{Timeout: 10 * time.Second})); err != nil {
+		panic(err)
+	}
+`
+)
+
+// startLimit builds limitSource as its own module, the way doorman is
+// built, and starts it.
 func (s *loadStack) startLimit(t *testing.T) *sidecar {
 	t.Helper()
 	dir := filepath.Join(s.dir, "limit")
@@ -99,15 +115,41 @@ func (s *loadStack) startLimit(t *testing.T) *sidecar {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "go.mod"), "module limit\n\ngo 1.26\n")
-	writeFile(t, filepath.Join(dir, "main.go"), limitSource)
-	build := exec.Command("go", "build", "-o", "limit", ".")
-	build.Dir = dir
-	build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "GOTOOLCHAIN=local", "GOPROXY=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build limit: %v\n%s", err, out)
+	writeFile(t, filepath.Join(dir, "main.go"), fmt.Sprintf(limitSource, "", ""))
+	return s.buildAndStart(t, "limit", dir)
+}
+
+// startFloor builds the idtoken floor in a module with doorman's
+// requirements (so the same versions, from the module cache) and starts it.
+func (s *loadStack) startFloor(t *testing.T) *sidecar {
+	t.Helper()
+	dir := filepath.Join(s.dir, "floor")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	c := &sidecar{name: "limit", addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-	c.proc = startProcess(t, c.name, exec.Command(filepath.Join(dir, "limit"), c.addr))
+	mod, err1 := os.ReadFile("../go.mod")
+	sum, err2 := os.ReadFile("../go.sum")
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "go.mod"), strings.Replace(string(mod), "module doorman", "module floor", 1))
+	writeFile(t, filepath.Join(dir, "go.sum"), string(sum))
+	writeFile(t, filepath.Join(dir, "main.go"), fmt.Sprintf(limitSource, floorImport, floorSetup))
+	return s.buildAndStart(t, "floor", dir)
+}
+
+// buildAndStart builds the module in dir with doorman's shipped flags and
+// starts it on a free loopback port.
+func (s *loadStack) buildAndStart(t *testing.T, name, dir string) *sidecar {
+	t.Helper()
+	build := exec.Command("go", append(append([]string{"build", "-o", name}, shippedFlags...), ".")...)
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "GOTOOLCHAIN=local", "GOPROXY=off", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
+	}
+	c := &sidecar{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	c.proc = startProcess(t, c.name, exec.Command(filepath.Join(dir, name), c.addr))
 	t.Cleanup(func() { c.proc.stop(t, syscall.SIGTERM) })
 	waitForAddr(t, c.proc, c.addr)
 	return c

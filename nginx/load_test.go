@@ -69,6 +69,7 @@ type loadBench struct {
 	stack          *loadStack
 	wrk            string
 	limit, doorman *sidecar
+	floor          *sidecar // the idtoken floor (startFloor); nil in the smoke test
 	big            *sidecar // doorman with 100k addresses, for reloads; nil in the smoke test
 	candidate      *sidecar // -load.candidate's doorman; usually nil
 	listed, bad    string   // Cookie headers: listedUser's session, and a tampered copy
@@ -90,6 +91,7 @@ func newLoadBench(t *testing.T, big bool) *loadBench {
 		{path: "/cached", auth: b.doorman, list: loadList, cached: true},
 	}
 	if big {
+		b.floor = s.startFloor(t)
 		b.big = s.startDoorman(t, "doorman100k", whitelistOf(100_000, nil))
 		sites = append(sites, loadSite{path: "/big", auth: b.big, list: loadList})
 	}
@@ -117,6 +119,9 @@ func (b *loadBench) cases() []loadCase {
 		{"direct", "doorman, valid cookie", direct(b.doorman), b.listed, true, b.doorman, false},
 		{"direct", "doorman, bad cookie (401)", direct(b.doorman), b.bad, false, b.doorman, false},
 		{"direct", "doorman, no cookie (401)", direct(b.doorman), "", false, b.doorman, false},
+	}
+	if b.floor != nil {
+		cases = append(cases, loadCase{"direct", "idtoken floor (always 200)", direct(b.floor), b.listed, true, b.floor, false})
 	}
 	if c := b.candidate; c != nil {
 		cases = append(cases,
@@ -177,8 +182,10 @@ func TestLoad(t *testing.T) {
 	var err1, err2 error
 	rep.mem, err1 = memory(b.doorman.pid())
 	rep.limitMem, err2 = memory(b.limit.pid())
-	if err1 != nil || err2 != nil {
-		t.Fatal(err1, err2)
+	var err3 error
+	rep.floorMem, err3 = memory(b.floor.pid())
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
 	}
 	if b.candidate != nil {
 		rep.candMem, _ = memory(b.candidate.pid())

@@ -19,6 +19,10 @@ import (
 // by the tests.
 var doormanBin string
 
+// shippedFlags are the Dockerfile's build flags (with CGO_ENABLED=0): the
+// tests, and the load benchmark's figures, are for doorman as it ships.
+var shippedFlags = []string{"-trimpath", "-ldflags=-s -w"}
+
 func TestMain(m *testing.M) { os.Exit(buildAndRun(m)) }
 
 // buildAndRun builds doorman from the module root into a temporary
@@ -31,12 +35,13 @@ func buildAndRun(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	doormanBin = filepath.Join(dir, "doorman")
-	args := []string{"build", "-o", doormanBin}
+	args, env := append([]string{"build", "-o", doormanBin}, shippedFlags...), []string{"CGO_ENABLED=0"}
 	if raceEnabled {
-		args = append(args, "-race")
+		args, env = []string{"build", "-o", doormanBin, "-race"}, nil // the race detector needs cgo
 	}
 	cmd := exec.Command("go", append(args, "doorman")...)
 	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build doorman: %v\n%s", err, out)
 		return 1
