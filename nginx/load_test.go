@@ -11,7 +11,7 @@ package nginx_test
 //	DOORMAN_LOAD=1 go test ./nginx/ -run '^TestLoad$' -count=1 -v -timeout 30m
 //
 // with -load.rounds, -load.duration and -load.conns after -args to change
-// the defaults (5 rounds × 3 s per case, 2 wrk threads, 32 connections).
+// the defaults (7 rounds × 3 s per case, 2 wrk threads, 32 connections).
 // -load.candidate=<binary> adds a second doorman, built from a patched
 // tree, to the same interleaved rounds: on a shared machine, the only fair
 // way to see what a change is worth.
@@ -36,7 +36,7 @@ import (
 
 var (
 	loadFlag     = flag.Bool("load", false, "run the full load benchmark TestLoad (or set DOORMAN_LOAD=1)")
-	loadRounds   = flag.Int("load.rounds", 5, "TestLoad: interleaved rounds")
+	loadRounds   = flag.Int("load.rounds", 7, "TestLoad: interleaved rounds")
 	loadDuration = flag.Duration("load.duration", 3*time.Second, "TestLoad: wrk duration per case and round (whole seconds)")
 	loadConns    = flag.Int("load.conns", 32, "TestLoad: wrk connections")
 	loadCand     = flag.String("load.candidate", "", "TestLoad: another doorman binary to measure in the same rounds (A/B)")
