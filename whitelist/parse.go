@@ -117,7 +117,7 @@ func (p *parser) header(n int, s string, cut bool) {
 		return
 	}
 	if p.lists[name] == nil {
-		p.lists[name] = &collected{}
+		p.lists[strings.Clone(name)] = &collected{} // a substring would pin the whole file
 	}
 	p.cur = p.lists[name]
 }

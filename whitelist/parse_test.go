@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -205,4 +206,29 @@ func TestLineErrorError(t *testing.T) {
 			t.Errorf("LineError.Error() = %s, want %s", got, tt.want)
 		}
 	}
+}
+
+// TestParseKeepsNotTheFile checks that a List holds copies of what it
+// keeps (list names, keys, skipped lines), not substrings that would pin
+// the whole file: here 8 MiB of comments around one header, one address
+// and one bad line. Not parallel: it reads the live heap.
+func TestParseKeepsNotTheFile(t *testing.T) {
+	file := func() []byte {
+		comments := strings.Repeat("# "+strings.Repeat("x", 1021)+"\n", 8<<10)
+		return []byte(comments + "[gpt4]\nalice@example.com\nnot an address\n" + comments)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	l, skipped := parse(file())
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if !l.Contains("gpt4", "alice@example.com") || len(skipped) != 1 {
+		t.Fatalf("parse: Contains(gpt4, alice) = false or %d skipped lines, want true and 1", len(skipped))
+	}
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 1<<20 {
+		t.Errorf("the live heap grew by %d bytes while the List is alive, want < 1 MiB (the 16 MiB file pinned?)", grown)
+	}
+	runtime.KeepAlive(l)
+	runtime.KeepAlive(skipped)
 }
