@@ -207,7 +207,7 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
 	burst := newBurst(w.timing.debounce)
 	poll := time.NewTicker(w.pollEvery(fw))
 	defer poll.Stop()
-	afterRename := false // the previous event was a Rename
+	renamed := "" // the name of the previous event if it was a Rename, else ""
 	for {
 		select {
 		case <-ctx.Done():
@@ -217,12 +217,15 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
 				events = nil // closed: leave it to the poll
 				continue
 			}
-			if w.movedIn(ev, afterRename) {
+			if w.movedIn(ev, renamed) {
 				burst.now() // a whole file, renamed into place: nothing to wait for
 			} else {
 				burst.add()
 			}
-			afterRename = ev.Has(fsnotify.Rename)
+			renamed = ""
+			if ev.Has(fsnotify.Rename) {
+				renamed = ev.Name
+			}
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
@@ -244,15 +247,17 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
 	}
 }
 
-// movedIn reports whether ev, following a Rename event, is the Create that
-// completes a rename within the directory (inotify reports the old name,
-// then the new one) and put a new file at path, or a new link at the first
-// step of path's relative symlink, as a Kubernetes ConfigMap update swaps
-// ..data. Such a file was written in full before it was renamed, so it is
-// read at once; any other event waits for the debounce, since a file being
-// written in place, or created and then written, may still be incomplete.
-func (w *Watcher) movedIn(ev fsnotify.Event, afterRename bool) bool {
-	if !afterRename || !ev.Has(fsnotify.Create) {
+// movedIn reports whether ev, following a Rename event of another name
+// (renamed), is the Create that completes a rename within the directory
+// (inotify reports the old name, then the new one) and put a new file at
+// path, or a new link at the first step of path's relative symlink, as a
+// Kubernetes ConfigMap update swaps ..data. Such a file was written in full
+// before it was renamed, so it is read at once. Any other event waits for
+// the debounce, since a file being written in place, or created and then
+// written, may still be incomplete — also a file created right after the
+// old one was moved away, whose Rename names the path itself.
+func (w *Watcher) movedIn(ev fsnotify.Event, renamed string) bool {
+	if renamed == "" || renamed == ev.Name || !ev.Has(fsnotify.Create) {
 		return false
 	}
 	if ev.Name == filepath.Join(w.dir, filepath.Base(w.path)) {

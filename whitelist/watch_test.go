@@ -91,6 +91,12 @@ func TestWatchRenameSkipsDebounce(t *testing.T) {
 			}
 			writeFile(t, path, bob+"\n")
 		},
+		"moved away, then created": func(t *testing.T, path string) {
+			if err := os.Rename(path, filepath.Join(t.TempDir(), "old.txt")); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, path, bob+"\n")
+		},
 		"rename of another file": func(t *testing.T, path string) {
 			other := filepath.Join(filepath.Dir(path), "other.txt")
 			writeFile(t, other, "")
