@@ -45,14 +45,31 @@ func quoteShort(s string) string {
 // no list, so that a typo in a header never widens the main list or another
 // section. A header repeated later adds to the same list.
 //
-// err is non-nil only when reading r fails; then l is nil and must not be used.
+// err is non-nil only when reading r fails or r holds more than 256 MiB;
+// then l is nil and must not be used.
 func Parse(r io.Reader) (l *List, skipped []LineError, err error) {
-	b, err := io.ReadAll(r)
+	b, err := readWhole(r, maxFileSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read whitelist: %w", err)
 	}
 	l, skipped = parse(b)
 	return l, skipped, nil
+}
+
+// maxFileSize bounds a whitelist file. keySet's offsets are uint32, and no
+// real list comes near it: 100,000 addresses are about 2.3 MB.
+const maxFileSize = 256 << 20
+
+// readWhole reads r to the end, or fails once it has read more than limit bytes.
+func readWhole(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return b, nil
 }
 
 // parse parses a whole whitelist file.

@@ -232,3 +232,16 @@ func TestParseKeepsNotTheFile(t *testing.T) {
 	runtime.KeepAlive(l)
 	runtime.KeepAlive(skipped)
 }
+
+func TestReadWholeLimit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		size    int
+		wantErr bool
+	}{{0, false}, {99, false}, {100, false}, {101, true}, {1 << 20, true}} {
+		b, err := readWhole(strings.NewReader(strings.Repeat("a", tt.size)), 100)
+		if (err != nil) != tt.wantErr || err == nil && len(b) != tt.size {
+			t.Errorf("readWhole(%d bytes, limit 100) = %d bytes, %v; want error %v", tt.size, len(b), err, tt.wantErr)
+		}
+	}
+}

@@ -62,8 +62,9 @@ func (u *unknownNames) note(logger *slog.Logger, path, name string) {
 // counts a successful load. It publishes l before it compares it with the
 // previous List for the log line (a pass over every entry of both, which
 // for a large file takes longer than the parse), so that /auth sees the new
-// List as early as possible; the log line comes before the counters change,
-// so whoever sees the new counters also finds it.
+// List as early as possible. Stats' Sizes and Skipped, which come from the
+// List, change with it; Reloads moves last, after the log line, so whoever
+// sees it move also finds the line.
 func (w *Watcher) apply(l *List, skipped []LineError) {
 	defer w.reloads.Add(1)
 	w.lastSuccess.Store(time.Now().UnixNano())

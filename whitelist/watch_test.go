@@ -97,6 +97,17 @@ func TestWatchRenameSkipsDebounce(t *testing.T) {
 			}
 			writeFile(t, path, bob+"\n")
 		},
+		"another file moved out, then created": func(t *testing.T, path string) {
+			other := filepath.Join(filepath.Dir(path), "other.txt")
+			writeFile(t, other, "")
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(other, filepath.Join(t.TempDir(), "other.txt")); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, path, bob+"\n")
+		},
 		"rename of another file": func(t *testing.T, path string) {
 			other := filepath.Join(filepath.Dir(path), "other.txt")
 			writeFile(t, other, "")
@@ -299,7 +310,12 @@ func TestWatchStatsAndReloadLog(t *testing.T) {
 		t.Errorf("Stats().Sizes = %v, want %v", s.Sizes, want)
 	}
 	replaceFile(t, path, alice+"\ncarol@example.com\ndave@example.com\n[gpt4]\n")
-	waitFor(t, time.Second, func() bool { return w.Stats().Skipped == 0 })
+	// The Reloads counter moves after the log line; the List, and with it
+	// Skipped and Sizes, is published before it.
+	waitFor(t, time.Second, func() bool { return w.Stats().Reloads == 2 })
+	if s := w.Stats(); s.Skipped != 0 {
+		t.Errorf("Stats().Skipped = %d after the reload, want 0", s.Skipped)
+	}
 	recs := lb.records(t, "whitelist reloaded")
 	if len(recs) != 2 {
 		t.Fatalf(`"whitelist reloaded" logged %d times, want 2`, len(recs))
