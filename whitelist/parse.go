@@ -1,6 +1,9 @@
 package whitelist
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -48,44 +51,57 @@ func quoteShort(s string) string {
 // err is non-nil only when reading r fails or r holds more than 256 MiB;
 // then l is nil and must not be used.
 func Parse(r io.Reader) (l *List, skipped []LineError, err error) {
-	b, err := readWhole(r, maxFileSize)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read whitelist: %w", err)
-	}
-	l, skipped = parse(b)
-	return l, skipped, nil
+	return parse(r, maxFileSize)
 }
 
 // maxFileSize bounds a whitelist file. keySet's offsets are uint32, and no
 // real list comes near it: 100,000 addresses are about 2.3 MB.
 const maxFileSize = 256 << 20
 
-// readWhole reads r to the end, or fails once it has read more than limit bytes.
-func readWhole(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return b, nil
-}
-
-// parse parses a whole whitelist file.
-func parse(b []byte) (*List, []LineError) {
-	// One string for the whole file: lines and the keys found in them are
-	// substrings of it, so a line costs no allocation of its own.
-	content := string(b)
+// parse is Parse for a file of at most limit bytes. It reads r line by line
+// through a 4 KiB buffer, so that even a file of one huge line costs little
+// memory.
+func parse(r io.Reader, limit int64) (*List, []LineError, error) {
+	lr := &io.LimitedReader{R: r, N: limit + 1}
 	p := newParser()
-	for n := 1; content != ""; n++ {
-		line, rest, _ := strings.Cut(content, "\n")
-		content = rest
-		if line != "" {
-			p.line(n, line[:min(len(line), maxLine)], len(line))
+	br := bufio.NewReaderSize(lr, maxLine)
+	for n := 1; ; n++ {
+		line, size, err := readLine(br)
+		if size > 0 {
+			p.line(n, line, size)
+		}
+		if errors.Is(err, io.EOF) && lr.N == 0 {
+			return nil, nil, fmt.Errorf("read whitelist: larger than %d bytes", limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return p.finish(), p.skipped, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read line %d: %w", n, err)
 		}
 	}
-	return p.finish(), p.skipped
+}
+
+// readLine returns the next line without its "\n", cut to maxLine bytes, and
+// its full length without the "\n". err is io.EOF after the last line.
+func readLine(br *bufio.Reader) (line []byte, size int, err error) {
+	b, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		line, size = bytes.Clone(b), len(b)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			b, err = br.ReadSlice('\n')
+			size += len(b)
+		}
+	} else {
+		line, size = b, len(b)
+	}
+	if bytes.HasSuffix(b, []byte("\n")) {
+		size--
+		if len(line) > size {
+			line = line[:size]
+		}
+	}
+	return line, size, err
 }
 
 // parser holds the state of one Parse call. It collects each list's keys
@@ -106,13 +122,13 @@ func newParser() *parser {
 }
 
 // line handles line n, size bytes long; raw holds at most its first maxLine bytes.
-func (p *parser) line(n int, raw string, size int) {
+func (p *parser) line(n int, raw []byte, size int) {
 	cut := size > len(raw)
 	if n == 1 {
-		raw = strings.TrimPrefix(raw, "\xef\xbb\xbf")
+		raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
 	}
-	raw = strings.TrimSuffix(raw, "\r")
-	s := strings.Trim(raw, " \t")
+	raw = bytes.TrimSuffix(raw, []byte("\r"))
+	s := strings.Trim(string(raw), " \t")
 	switch {
 	case strings.HasPrefix(s, "#"), s == "" && !cut:
 	case strings.HasPrefix(s, "["):
@@ -134,7 +150,7 @@ func (p *parser) header(n int, s string, cut bool) {
 		return
 	}
 	if p.lists[name] == nil {
-		p.lists[strings.Clone(name)] = &collected{} // a substring would pin the whole file
+		p.lists[name] = &collected{}
 	}
 	p.cur = p.lists[name]
 }
@@ -155,7 +171,7 @@ func (p *parser) entry(n int, s string) {
 }
 
 func (p *parser) skip(n int, s, reason string) {
-	p.skipped = append(p.skipped, LineError{Line: n, Text: strings.Clone(s), Reason: reason}) // not pinning the file
+	p.skipped = append(p.skipped, LineError{Line: n, Text: s, Reason: reason})
 }
 
 // finish builds the List: each list's sets, and the sorted named lists.

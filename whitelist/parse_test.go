@@ -1,6 +1,7 @@
 package whitelist
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -220,7 +221,10 @@ func TestParseKeepsNotTheFile(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	l, skipped := parse(file())
+	l, skipped, err := Parse(bytes.NewReader(file()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	if !l.Contains("gpt4", "alice@example.com") || len(skipped) != 1 {
@@ -233,15 +237,19 @@ func TestParseKeepsNotTheFile(t *testing.T) {
 	runtime.KeepAlive(skipped)
 }
 
-func TestReadWholeLimit(t *testing.T) {
+func TestParseSizeLimit(t *testing.T) {
 	t.Parallel()
-	for _, tt := range []struct {
-		size    int
-		wantErr bool
-	}{{0, false}, {99, false}, {100, false}, {101, true}, {1 << 20, true}} {
-		b, err := readWhole(strings.NewReader(strings.Repeat("a", tt.size)), 100)
-		if (err != nil) != tt.wantErr || err == nil && len(b) != tt.size {
-			t.Errorf("readWhole(%d bytes, limit 100) = %d bytes, %v; want error %v", tt.size, len(b), err, tt.wantErr)
+	for _, size := range []int{0, 99, 100, 101, 1 << 20} {
+		in := strings.Repeat("#", size)
+		if size >= 18 {
+			in = "alice@example.com\n" + strings.Repeat("#", size-18)
+		}
+		l, _, err := parse(strings.NewReader(in), 100)
+		if wantErr := size > 100; (err != nil) != wantErr {
+			t.Errorf("parse(%d bytes, limit 100) error = %v, want error %v", size, err, wantErr)
+		}
+		if err == nil && size >= 18 && !l.Contains(MainList, "alice@example.com") {
+			t.Errorf("parse(%d bytes, limit 100) lost alice", size)
 		}
 	}
 }

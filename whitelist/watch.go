@@ -375,19 +375,14 @@ func (w *Watcher) emptyWait() time.Duration {
 	return 0
 }
 
-// load reads path, following symlinks, and parses it.
+// load opens path, following symlinks, and parses it.
 func load(path string) (*List, []LineError, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err // *fs.PathError names the path
 	}
 	defer f.Close()
-	b, err := readWhole(f, maxFileSize)
-	if err != nil {
-		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: err}
-	}
-	l, skipped := parse(b)
-	return l, skipped, nil
+	return parse(f, maxFileSize)
 }
 
 // statOrNil returns os.Stat of path, or nil if it fails.
