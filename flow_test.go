@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -138,15 +137,8 @@ var (
 // login opens /login?query and returns the nonce, login_uri and nonce cookie.
 func (td *testDoorman) login(t *testing.T, query string) (nonce, loginURI string, nonceCookie *http.Cookie) {
 	t.Helper()
-	resp, body := td.do(t, http.MethodGet, "/login?"+query, nil, nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /login?%s = %d, want 200", query, resp.StatusCode)
-	}
-	n, u := nonceAttr.FindStringSubmatch(body), loginURIAttr.FindStringSubmatch(body)
-	if n == nil || u == nil {
-		t.Fatalf("login page lacks data-nonce or data-login_uri:\n%s", body)
-	}
-	return n[1], html.UnescapeString(u[1]), findCookie(resp, "doorman-nonce")
+	nonce, loginURI, cookies := loginPage(t, td, query)
+	return nonce, loginURI, cookieNamed(cookies, "doorman-nonce")
 }
 
 // signIn runs the whole sign-in for claims and returns the callback response.
@@ -174,7 +166,12 @@ func (td *testDoorman) session(t *testing.T, email string) *http.Cookie {
 
 // findCookie returns the Set-Cookie named name in resp, or nil.
 func findCookie(resp *http.Response, name string) *http.Cookie {
-	for _, c := range resp.Cookies() {
+	return cookieNamed(resp.Cookies(), name)
+}
+
+// cookieNamed returns the first cookie called name, or nil.
+func cookieNamed(cookies []*http.Cookie, name string) *http.Cookie {
+	for _, c := range cookies {
 		if c.Name == name {
 			return c
 		}
