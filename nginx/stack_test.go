@@ -122,8 +122,8 @@ func (s *stack) startNginx(t *testing.T, nginxBin string) *x509.CertPool {
 	writeFile(t, conf, nginxConf(s.dir, renderDoormanConf(t,
 		"listen 443 ", fmt.Sprintf("listen 127.0.0.1:%d ", s.port),
 		"listen 80 ", fmt.Sprintf("listen 127.0.0.1:%d ", s.httpPort),
-		"/etc/nginx/tls/example.com.crt", certFile,
-		"/etc/nginx/tls/example.com.key", keyFile,
+		"tls/example.com.crt", certFile,
+		"tls/example.com.key", keyFile,
 		"127.0.0.1:5000", s.conns.addr(), // doorman, through the connection counter
 		"127.0.0.1:8080", s.chat.addr,
 		"127.0.0.1:8081", s.gpt4.addr,
