@@ -1,7 +1,12 @@
-# doorman: a static binary on a distroless, non-root base.
-#   docker build -t doorman .
-#   docker run -p 5000:5000 -e DOORMAN_GOOGLE_CLIENT_ID=... \
-#     -v $PWD/whitelist:/etc/doorman:ro -v doorman-keys:/var/lib/doorman doorman
+# doorman: a static binary on a distroless, non-root base (user 65532).
+#   docker build --build-arg VERSION=v1.0.0 -t doorman .
+#   docker run -d -p 127.0.0.1:5000:5000 \
+#     -e DOORMAN_GOOGLE_CLIENT_ID=... -e DOORMAN_COOKIE_DOMAIN=.example.com \
+#     -e DOORMAN_PUBLIC_URL=https://auth.example.com \
+#     -v /etc/doorman:/etc/doorman:ro -v doorman-keys:/var/lib/doorman doorman
+# /etc/doorman on the host is a directory holding whitelist.txt (readable by
+# 65532; 0644 does). Mount the directory, not the file, so that edits reach
+# doorman. README.md, "Docker", has the whole command.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
