@@ -121,7 +121,7 @@ func (s *stack) startNginx(t *testing.T, nginxBin string) *x509.CertPool {
 	conf := filepath.Join(s.dir, "nginx.conf")
 	writeFile(t, conf, nginxConf(s.dir, renderDoormanConf(t,
 		"listen 443 ", fmt.Sprintf("listen 127.0.0.1:%d ", s.port),
-		"listen 80 ", fmt.Sprintf("listen 127.0.0.1:%d ", s.httpPort),
+		"listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", s.httpPort),
 		"tls/example.com.crt", certFile,
 		"tls/example.com.key", keyFile,
 		"127.0.0.1:5000", s.conns.addr(), // doorman, through the connection counter

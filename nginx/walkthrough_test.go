@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -113,7 +114,7 @@ func startConfNginx(t *testing.T, nginxBin, conf string, s *stack) *x509.CertPoo
 	}
 	writeFile(t, file, replaceAll(t, string(b),
 		"listen 443 ", fmt.Sprintf("listen 127.0.0.1:%d ", s.port),
-		"listen 80 ", fmt.Sprintf("listen 127.0.0.1:%d ", s.httpPort),
+		"listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", s.httpPort),
 		"127.0.0.1:5000", s.doorman,
 		"127.0.0.1:8080", s.chat.addr,
 		"127.0.0.1:8081", s.gpt4.addr,
@@ -285,5 +286,38 @@ func TestReadmeWalkthroughValues(t *testing.T) {
 		if !strings.Contains(conf, want) {
 			t.Errorf("the walk-through's copy lacks %q", want)
 		}
+	}
+}
+
+// TestReadmeInstall runs step 5 with its installation block against a copy
+// of this machine's /etc/nginx, when that is Debian's (conf.d/*.conf inside
+// http {}, a default site on port 80): /etc/nginx in the block becomes the
+// copy, nginx reads the copy's nginx.conf, and systemctl does nothing. nginx
+// -t must pass with the distribution's own configuration around the copy.
+func TestReadmeInstall(t *testing.T) {
+	t.Parallel()
+	needNginx(t)
+	needTool(t, "openssl")
+	if os.Geteuid() != 0 {
+		t.Skip("nginx -t of a whole configuration tries ports 80 and 443: root only")
+	}
+	stock, err := os.ReadFile("/etc/nginx/nginx.conf")
+	if err != nil || !strings.Contains(string(stock), "include /etc/nginx/conf.d/*.conf;") {
+		t.Skipf("no Debian nginx.conf in /etc/nginx (%v)", err)
+	}
+	etc := filepath.Join(t.TempDir(), "nginx")
+	if out, err := exec.Command("cp", "-a", "/etc/nginx", etc).CombinedOutput(); err != nil {
+		t.Fatalf("copy /etc/nginx: %v\n%s", err, out)
+	}
+	conf := strings.ReplaceAll(string(stock), "/etc/nginx/", etc+"/")
+	conf = regexp.MustCompile(`(?m)^(\s*)(pid|error_log|access_log) [^;]*;`).ReplaceAllString(conf, "${1}${2} "+etc+"/${2};")
+	writeFile(t, filepath.Join(etc, "nginx.conf"), conf)
+
+	shims := "sudo() { \"$@\"; }\nsystemctl() { :; }\n" +
+		"nginx() { command nginx -c \"" + etc + "/nginx.conf\" -e stderr \"$@\"; }\n"
+	install := strings.ReplaceAll(readmeBlock(t, "install"), "/etc/nginx", etc)
+	out := runShell(t, "..", []string{"HOME=" + t.TempDir()}, shims+readmeBlock(t, "render")+readmeBlock(t, "certificate")+install)
+	if !strings.Contains(out, "test is successful") {
+		t.Errorf("nginx -t after the README's installation:\n%s", out)
 	}
 }
