@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"doorman/auth"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "rewrite static/screenshots/*.png from TestBrowserDemo")
@@ -69,6 +71,7 @@ func TestBrowserDemo(t *testing.T) {
 	wantPage(t, b, "/demo/", "en", "You are in as bob@demo.example.")
 
 	checkLanguages(t, b, d)
+	checkLanguageChoiceKept(t, b, d)
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("the pages logged errors (CSP violations?):\n%s", strings.Join(errs, "\n"))
 	}
@@ -90,6 +93,59 @@ func checkLanguages(t *testing.T, b *chromium, d *demoRun) {
 	wantPage(t, b, "/login?hl=zh-CN&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "zh-CN", "演示模式")
 	b.loaded(func() { b.click(`footer a[hreflang="en"]`) })
 	wantPage(t, b, "/login?hl=en&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "en", "Demo accounts")
+}
+
+// checkLanguageChoiceKept picks Korean with the language links on a
+// browser that asks for English, and checks every page after it keeps
+// Korean: the sign-in's POST and its 403 page, the protected page, the
+// signed-in page, signing out, the redirect from a protected page to the
+// login page. The choice is a cookie of doorman's.
+func checkLanguageChoiceKept(t *testing.T, b *chromium, d *demoRun) {
+	t.Helper()
+	b.acceptLanguage("en-US,en;q=0.9")
+	b.navigate(d.URL + "/logout")
+	b.navigate(d.URL + "/demo/gpt4/")
+	wantPage(t, b, "/login?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "en", "Demo accounts")
+	b.loaded(func() { b.click(`footer a[hreflang="ko"]`) })
+	wantPage(t, b, "/login?hl=ko&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "ko", "데모 계정")
+	wantLanguageCookie(t, b, "ko")
+	b.loaded(func() { b.click(demoButton("bob@demo.example")) })
+	wantPage(t, b, "/demo/signin?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "ko", "bob@demo.example(으)로 로그인되어 있지만")
+	b.navigate(d.URL + "/demo/")
+	wantPage(t, b, "/demo/", "ko", "bob@demo.example(으)로 들어왔습니다.")
+	b.navigate(d.URL + "/")
+	wantPage(t, b, "/", "ko", "로그인되었습니다")
+	b.loaded(func() { b.click(`a.button[href^="/logout"]`) })
+	wantPage(t, b, "/login", "ko", "로그아웃했습니다.")
+	b.navigate(d.URL + "/demo/gpt4/")
+	wantPage(t, b, "/login?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "ko", "데모 계정")
+	b.loaded(func() { b.click(`footer a[hreflang="en"]`) })
+	wantPage(t, b, "/login?hl=en&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "en", "Demo accounts")
+	wantLanguageCookie(t, b, "en")
+}
+
+// wantLanguageCookie checks the browser keeps doorman's language cookie
+// with value want: host-only, Path=/, SameSite=Lax, persistent.
+func wantLanguageCookie(t *testing.T, b *chromium, want string) {
+	t.Helper()
+	var r struct {
+		Cookies []struct {
+			Name, Value, Domain, Path, SameSite string
+			HTTPOnly                            bool `json:"httpOnly"`
+			Session                             bool
+		}
+	}
+	b.call("Network.getCookies", nil, &r)
+	for _, c := range r.Cookies {
+		if c.Name != auth.LanguageCookieName {
+			continue
+		}
+		if c.Value != want || c.Domain != "127.0.0.1" || c.Path != "/" || c.SameSite != "Lax" || c.Session {
+			t.Errorf("language cookie = %+v, want %s, host-only, Path=/, SameSite=Lax, persistent", c, want)
+		}
+		return
+	}
+	t.Errorf("the browser has no %s cookie; cookies: %+v", auth.LanguageCookieName, r.Cookies)
 }
 
 // demoButton selects the "Sign in as" button for email.

@@ -94,8 +94,9 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 	e.GET("/healthz", healthz, rec)
 	e.GET("/readyz", readyz(ready), rec)
 
-	page := []echo.MiddlewareFunc{rec, requestLogger(logger), pageHeaders(policy.page)}
-	signIn := []echo.MiddlewareFunc{rec, rateLimit(set.rateLimit), requestLogger(logger), pageHeaders(policy.page)}
+	lang := rememberLanguage(h)
+	page := []echo.MiddlewareFunc{rec, requestLogger(logger), pageHeaders(policy.page), lang}
+	signIn := []echo.MiddlewareFunc{rec, rateLimit(set.rateLimit), requestLogger(logger), pageHeaders(policy.page), lang}
 	e.GET("/", h.Home, page...)
 	e.GET("/login", h.Login, signIn...)
 	e.GET("/logout", h.Logout, page...)
