@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -197,5 +200,45 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		if !strings.Contains(logs, event) {
 			t.Errorf("logs lack %s", event)
 		}
+	}
+}
+
+// TestLogsNameTheMainListOneWay: every event that names lists calls the
+// main list "(main)", which no list can be called (a list may be called
+// "main"), never "".
+func TestLogsNameTheMainListOneWay(t *testing.T) {
+	t.Parallel()
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\nalice@example.com\n[main]\ncarol@example.com\n", nil)
+	td.signIn(t, "", googletestClaims("alice@example.com", ""))
+	td.signIn(t, "list=main", googletestClaims("carol@example.com", ""))
+	var names []string // every list name the events gave
+	for line := range strings.Lines(td.logs.String()) {
+		var ev struct {
+			Msg   string `json:"msg"`
+			Lists any    `json:"lists"`
+			Site  *string
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch lists := ev.Lists.(type) {
+		case map[string]any: // "whitelist reloaded": entries per list
+			names = append(names, slices.Collect(maps.Keys(lists))...)
+		case []any: // "sign-in succeeded": the lists of the address
+			for _, l := range lists {
+				names = append(names, l.(string))
+			}
+		}
+		if ev.Site != nil {
+			names = append(names, *ev.Site)
+		}
+	}
+	for _, want := range []string{"(main)", "gpt4", "main"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no event names list %q; names given: %q\n%s", want, names, td.logs.String())
+		}
+	}
+	if slices.Contains(names, "") {
+		t.Errorf("an event names the main list \"\", want \"(main)\" everywhere; names given: %q\n%s", names, td.logs.String())
 	}
 }

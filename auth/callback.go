@@ -115,7 +115,7 @@ func (h *Handler) admit(c echo.Context, id identity, nonces []nonceEntry, list, 
 	if err := h.startSession(c, id, nonces); err != nil {
 		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
 	}
-	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", lists, "site", list, "client_ip", c.RealIP())
+	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", logLists(lists), "site", logList(list), "client_ip", c.RealIP())
 	if !h.allow.Contains(list, id.Email) {
 		h.observer.SignIn("forbidden", "not_on_site_list")
 		return h.renderForbidden(c, id.Email, list, rd)
