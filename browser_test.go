@@ -54,12 +54,18 @@ func TestBrowserDemo(t *testing.T) {
 	})
 	wantPage(t, b, "/login?rd=%2Fdemo%2F", "en", "You are signed in as alice@demo.example, which is not on the list for this site.")
 
-	// "Use another account" signs her out; mallory, on no list, gets the 403 page.
+	// "Use another account" signs her out; mallory, on no list, gets the
+	// 403 page, which says she was not signed in at all.
 	b.loaded(func() { b.click(`a.button[href^="/logout"]`) })
 	wantPage(t, b, "/login?rd=%2Fdemo%2F", "en", "You have signed out.")
 	b.loaded(func() { b.click(demoButton("mallory@demo.example")) })
-	wantPage(t, b, "/demo/signin?rd=%2Fdemo%2F", "en", "You are signed in as mallory@demo.example, which is not on the list for this site.")
+	wantPage(t, b, "/demo/signin?rd=%2Fdemo%2F", "en", "The account mallory@demo.example is not on any list, so you have not been signed in.")
+	if text := b.text(); strings.Contains(text, "signed in as") {
+		t.Errorf("the 403 page for mallory, who has no session, says she is signed in:\n%s", text)
+	}
 	shoot(t, b, "forbidden")
+	b.loaded(func() { b.click(`a.button[href^="/login"]`) })
+	wantPage(t, b, "/login?rd=%2Fdemo%2F", "en", "Demo accounts")
 
 	// bob signs in with the keyboard alone; the focused button shows it.
 	b.navigate(d.URL + "/login?rd=%2Fdemo%2F")
