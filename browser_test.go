@@ -208,3 +208,51 @@ func shoot(t *testing.T, b *chromium, name string) {
 	}
 	t.Logf("wrote %s (%d bytes)", path, len(png))
 }
+
+// TestBrowserLoginWithoutGoogle opens the real login page with Google's
+// script unreachable (blocked here; this machine has no network anyway):
+// after a moment the page says what to check instead of showing an empty
+// card, and the message goes once Google's button is drawn into its slot.
+// All of it is CSS: the page's CSP allows no script of doorman's own.
+func TestBrowserLoginWithoutGoogle(t *testing.T) {
+	b := startChromium(t, screenshotWidth, screenshotHeight)
+	td := newTestDoorman(t, "alice@example.com\n", nil)
+	b.call("Network.setBlockedURLs", map[string]any{"urls": []string{"*accounts.google.com*"}}, nil)
+	b.acceptLanguage("en")
+	b.navigate(td.URL + "/login?rd=%2Fx")
+	const fallback = `document.querySelector(".gsi-fallback")`
+	visible := func() bool {
+		return b.eval(fallback+`.checkVisibility({visibilityProperty: true}) && `+fallback+`.getBoundingClientRect().height > 0`) == "true"
+	}
+	// While Google's script may still be loading, the message waits.
+	if early := b.eval(`performance.now() < 2000`) == "true"; early && visible() {
+		t.Errorf("the fallback message shows at once; it should give Google's script a moment")
+	}
+	waitFor(t, 10*time.Second, "the fallback message", visible)
+	text := b.text()
+	for _, want := range []string{"Google's sign-in button has not appeared.", "accounts.google.com", "Reload this page"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the login page without Google does not say %q:\n%s", want, text)
+		}
+	}
+	if got := b.eval(`document.querySelector(".gsi-fallback a").getAttribute("href")`); got != "/login?rd=%2Fx" {
+		t.Errorf("the reload link is %q, want /login?rd=%%2Fx", got)
+	}
+	// Google's button, once drawn, is an iframe in the slot: the message goes.
+	b.eval(`document.querySelector(".g_id_signin").appendChild(document.createElement("iframe")) && "ok"`)
+	if visible() {
+		t.Errorf("the fallback message still shows beside Google's button")
+	}
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("the login page logged errors (CSP violations?):\n%s", strings.Join(errs, "\n"))
+	}
+	// With JavaScript off there is nothing to wait for: the message shows at once.
+	b.call("Emulation.setScriptExecutionDisabled", map[string]any{"value": true}, nil)
+	b.navigate(td.URL + "/login?hl=ko")
+	if !visible() {
+		t.Errorf("with JavaScript off, the fallback message does not show at once")
+	}
+	if text := b.text(); !strings.Contains(text, "Google 로그인 버튼이 나타나지 않았습니다.") {
+		t.Errorf("the Korean login page without JavaScript does not say what to check:\n%s", text)
+	}
+}
