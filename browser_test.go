@@ -105,7 +105,7 @@ func checkLanguages(t *testing.T, b *chromium, d *demoRun) {
 // browser that asks for English, and checks every page after it keeps
 // Korean: the sign-in's POST and its 403 page, the protected page, the
 // signed-in page, signing out, the redirect from a protected page to the
-// login page. The choice is a cookie of doorman's.
+// login page, the start page. The choice is a cookie of doorman's.
 func checkLanguageChoiceKept(t *testing.T, b *chromium, d *demoRun) {
 	t.Helper()
 	b.acceptLanguage("en-US,en;q=0.9")
@@ -125,8 +125,10 @@ func checkLanguageChoiceKept(t *testing.T, b *chromium, d *demoRun) {
 	wantPage(t, b, "/login", "ko", "로그아웃했습니다.")
 	b.navigate(d.URL + "/demo/gpt4/")
 	wantPage(t, b, "/login?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "ko", "데모 계정")
+	b.navigate(d.URL + "/")
+	wantPage(t, b, "/", "ko", "doorman 체험하기")
 	b.loaded(func() { b.click(`footer a[hreflang="en"]`) })
-	wantPage(t, b, "/login?hl=en&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "en", "Demo accounts")
+	wantPage(t, b, "/?hl=en", "en", "Try doorman")
 	wantLanguageCookie(t, b, "en")
 }
 

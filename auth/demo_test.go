@@ -243,3 +243,31 @@ func TestForbiddenPageKnowsWhetherSignedIn(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoHome(t *testing.T) {
+	t.Parallel()
+	h := newDemoHandler(t, fakeAllowlist{"": {"alice@demo.example"}, "gpt4": {"alice@demo.example"}})
+	_, pages, err := renderRequest(t, h.DemoHome, httptest.NewRequest(http.MethodGet, "/", nil))
+	if err != nil || pages.name != "start.html" {
+		t.Fatalf("DemoHome without a session = %v, rendered %q; want start.html", err, pages.name)
+	}
+	want := []DemoAccount{{"alice@demo.example", []string{"", "gpt4"}}, {"mallory@demo.example", nil}}
+	if got := pages.page.Accounts; len(got) != 2 || got[0].Email != want[0].Email || len(got[0].Lists) != 2 || got[1].Email != want[1].Email || len(got[1].Lists) != 0 {
+		t.Errorf("start page accounts = %+v, want %+v", got, want)
+	}
+	session, err := h.SessionCookie("alice@demo.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(session)
+	if _, pages, err := renderRequest(t, h.DemoHome, req); err != nil || pages.name != "signedin.html" || pages.page.Email != "alice@demo.example" {
+		t.Errorf("DemoHome with alice's session = %v, rendered %q for %q; want signedin.html for alice", err, pages.name, pages.page.Email)
+	}
+	var clock atomic.Int64
+	normal := newTestHandler(t, fakeAllowlist{}, &clock)
+	_, _, err = renderRequest(t, normal.DemoHome, httptest.NewRequest(http.MethodGet, "/", nil))
+	if he := (*echo.HTTPError)(nil); !errors.As(err, &he) || he.Code != http.StatusNotFound {
+		t.Errorf("DemoHome in a normal run = %v, want 404", err)
+	}
+}

@@ -24,6 +24,7 @@ var messagesEN = map[string]string{
 	"login.no_button":       "Google's sign-in button has not appeared.",
 	"login.no_button_check": "It needs JavaScript and a connection to accounts.google.com. Check that neither is blocked here (by a browser setting, a content blocker, a firewall or a proxy), then reload this page. If the button still does not appear, tell whoever runs this site.",
 	"login.reload":          "Reload this page",
+	"login.demo_start":      "What can I try here?",
 
 	"signedin.title":      "You are signed in",
 	"signedin.as":         "Signed in as {0}.",
@@ -64,4 +65,15 @@ var messagesEN = map[string]string{
 	"demopage.main_link": "Demo page for the main list",
 	"demopage.gpt4_link": "Demo page for the gpt4 list",
 	"demopage.home_link": "Your doorman page",
+
+	"start.title":          "Try doorman",
+	"start.lead":           "doorman is running in demo mode: it guards two pretend sites here, as it would guard yours behind nginx, and signs people in at the click of a button instead of with Google.",
+	"start.sites":          "The sites",
+	"start.accounts":       "The accounts",
+	"start.try":            "What to try",
+	"start.step_open":      "Open a site: you are sent to sign in. Pick an account; there is no password.",
+	"start.step_forbidden": "Open the gpt4 site with an account that is not on its list: doorman shows its “not on the list” page instead of the site. An account on no list is not signed in at all.",
+	"start.step_home":      "Once signed in, open this address again: it then shows who you are and which sites you may use. Sign out there.",
+	"start.step_edit":      "Edit the demo whitelist (its path is printed where doorman runs) and save: the change applies within a second, to browsers already signed in too.",
+	"start.begin":          "Open the demo page",
 }

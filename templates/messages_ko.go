@@ -22,6 +22,7 @@ var messagesKO = map[string]string{
 	"login.no_button":       "Google 로그인 버튼이 나타나지 않았습니다.",
 	"login.no_button_check": "이 버튼에는 JavaScript와 accounts.google.com 연결이 필요합니다. 브라우저 설정, 콘텐츠 차단기, 방화벽 또는 프록시가 둘 중 하나를 막고 있지 않은지 확인한 뒤 이 페이지를 새로 고치세요. 그래도 버튼이 나타나지 않으면 이 사이트 관리자에게 알려 주세요.",
 	"login.reload":          "이 페이지 새로 고침",
+	"login.demo_start":      "여기서 무엇을 해 볼 수 있나요?",
 
 	"signedin.title":      "로그인되었습니다",
 	"signedin.as":         "{0}(으)로 로그인되어 있습니다.",
@@ -62,4 +63,15 @@ var messagesKO = map[string]string{
 	"demopage.main_link": "기본 목록 데모 페이지",
 	"demopage.gpt4_link": "gpt4 목록 데모 페이지",
 	"demopage.home_link": "내 doorman 페이지",
+
+	"start.title":          "doorman 체험하기",
+	"start.lead":           "doorman이 데모 모드로 실행 중입니다. nginx 뒤에서 여러분의 사이트를 지키듯이 여기서는 가상의 사이트 두 개를 지키며, Google 대신 버튼 클릭으로 로그인합니다.",
+	"start.sites":          "사이트",
+	"start.accounts":       "계정",
+	"start.try":            "해 볼 것",
+	"start.step_open":      "사이트를 여세요. 로그인 페이지로 이동합니다. 계정을 고르기만 하면 되며 비밀번호는 없습니다.",
+	"start.step_forbidden": "gpt4 목록에 없는 계정으로 gpt4 사이트를 여세요. 사이트 대신 ‘목록에 없음’ 페이지가 나타납니다. 어느 목록에도 없는 계정은 아예 로그인되지 않습니다.",
+	"start.step_home":      "로그인한 뒤 이 주소를 다시 여세요. 누구로 로그인했는지와 이용할 수 있는 사이트가 표시되며, 거기서 로그아웃할 수 있습니다.",
+	"start.step_edit":      "데모 화이트리스트(doorman을 실행한 터미널에 경로가 표시됨)를 편집하고 저장하세요. 이미 로그인한 브라우저에도 1초 안에 적용됩니다.",
+	"start.begin":          "데모 페이지 열기",
 }

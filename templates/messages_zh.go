@@ -22,6 +22,7 @@ var messagesZH = map[string]string{
 	"login.no_button":       "Google 登录按钮没有出现。",
 	"login.no_button_check": "它需要 JavaScript 以及与 accounts.google.com 的连接。请检查两者是否被阻止（浏览器设置、内容拦截器、防火墙或代理都可能阻止），然后重新加载此页面。如果按钮仍未出现，请告知此网站的管理员。",
 	"login.reload":          "重新加载此页面",
+	"login.demo_start":      "这里可以试些什么？",
 
 	"signedin.title":      "您已登录",
 	"signedin.as":         "当前登录账号：{0}。",
@@ -62,4 +63,15 @@ var messagesZH = map[string]string{
 	"demopage.main_link": "主列表的演示页面",
 	"demopage.gpt4_link": "gpt4 列表的演示页面",
 	"demopage.home_link": "您的 doorman 页面",
+
+	"start.title":          "试用 doorman",
+	"start.lead":           "doorman 正在以演示模式运行：它在这里守护两个模拟网站，就像在 nginx 后面守护您的网站一样；登录只需点击按钮，无需 Google。",
+	"start.sites":          "网站",
+	"start.accounts":       "账号",
+	"start.try":            "可以试试",
+	"start.step_open":      "打开一个网站：您会被引导去登录。选择一个账号即可，无需密码。",
+	"start.step_forbidden": "用不在 gpt4 列表中的账号打开 gpt4 网站：doorman 会显示“不在名单上”页面，而不是网站内容。不在任何列表中的账号根本不会登录。",
+	"start.step_home":      "登录后再次打开此地址：它会显示您的身份以及您可以使用的网站。您可以在那里退出登录。",
+	"start.step_edit":      "编辑演示白名单（路径显示在运行 doorman 的终端中）并保存：更改会在一秒内生效，已登录的浏览器也不例外。",
+	"start.begin":          "打开演示页面",
 }
