@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"doorman/auth"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "rewrite static/screenshots/*.png from TestBrowserDemo")
@@ -52,12 +54,18 @@ func TestBrowserDemo(t *testing.T) {
 	})
 	wantPage(t, b, "/login?rd=%2Fdemo%2F", "en", "You are signed in as alice@demo.example, which is not on the list for this site.")
 
-	// "Use another account" signs her out; mallory, on no list, gets the 403 page.
+	// "Use another account" signs her out; mallory, on no list, gets the
+	// 403 page, which says she was not signed in at all.
 	b.loaded(func() { b.click(`a.button[href^="/logout"]`) })
 	wantPage(t, b, "/login?rd=%2Fdemo%2F", "en", "You have signed out.")
 	b.loaded(func() { b.click(demoButton("mallory@demo.example")) })
-	wantPage(t, b, "/demo/signin?rd=%2Fdemo%2F", "en", "You are signed in as mallory@demo.example, which is not on the list for this site.")
+	wantPage(t, b, "/demo/signin?rd=%2Fdemo%2F", "en", "The account mallory@demo.example is not on any list, so you have not been signed in.")
+	if text := b.text(); strings.Contains(text, "signed in as") {
+		t.Errorf("the 403 page for mallory, who has no session, says she is signed in:\n%s", text)
+	}
 	shoot(t, b, "forbidden")
+	b.loaded(func() { b.click(`a.button[href^="/login"]`) })
+	wantPage(t, b, "/login?rd=%2Fdemo%2F", "en", "Demo accounts")
 
 	// bob signs in with the keyboard alone; the focused button shows it.
 	b.navigate(d.URL + "/login?rd=%2Fdemo%2F")
@@ -69,6 +77,7 @@ func TestBrowserDemo(t *testing.T) {
 	wantPage(t, b, "/demo/", "en", "You are in as bob@demo.example.")
 
 	checkLanguages(t, b, d)
+	checkLanguageChoiceKept(t, b, d)
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("the pages logged errors (CSP violations?):\n%s", strings.Join(errs, "\n"))
 	}
@@ -90,6 +99,61 @@ func checkLanguages(t *testing.T, b *chromium, d *demoRun) {
 	wantPage(t, b, "/login?hl=zh-CN&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "zh-CN", "演示模式")
 	b.loaded(func() { b.click(`footer a[hreflang="en"]`) })
 	wantPage(t, b, "/login?hl=en&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "en", "Demo accounts")
+}
+
+// checkLanguageChoiceKept picks Korean with the language links on a
+// browser that asks for English, and checks every page after it keeps
+// Korean: the sign-in's POST and its 403 page, the protected page, the
+// signed-in page, signing out, the redirect from a protected page to the
+// login page, the start page. The choice is a cookie of doorman's.
+func checkLanguageChoiceKept(t *testing.T, b *chromium, d *demoRun) {
+	t.Helper()
+	b.acceptLanguage("en-US,en;q=0.9")
+	b.navigate(d.URL + "/logout")
+	b.navigate(d.URL + "/demo/gpt4/")
+	wantPage(t, b, "/login?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "en", "Demo accounts")
+	b.loaded(func() { b.click(`footer a[hreflang="ko"]`) })
+	wantPage(t, b, "/login?hl=ko&list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "ko", "데모 계정")
+	wantLanguageCookie(t, b, "ko")
+	b.loaded(func() { b.click(demoButton("bob@demo.example")) })
+	wantPage(t, b, "/demo/signin?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "ko", "bob@demo.example(으)로 로그인되어 있지만")
+	b.navigate(d.URL + "/demo/")
+	wantPage(t, b, "/demo/", "ko", "bob@demo.example(으)로 들어왔습니다.")
+	b.navigate(d.URL + "/")
+	wantPage(t, b, "/", "ko", "로그인되었습니다")
+	b.loaded(func() { b.click(`a.button[href^="/logout"]`) })
+	wantPage(t, b, "/login", "ko", "로그아웃했습니다.")
+	b.navigate(d.URL + "/demo/gpt4/")
+	wantPage(t, b, "/login?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "ko", "데모 계정")
+	b.navigate(d.URL + "/")
+	wantPage(t, b, "/", "ko", "doorman 체험하기")
+	b.loaded(func() { b.click(`footer a[hreflang="en"]`) })
+	wantPage(t, b, "/?hl=en", "en", "Try doorman")
+	wantLanguageCookie(t, b, "en")
+}
+
+// wantLanguageCookie checks the browser keeps doorman's language cookie
+// with value want: host-only, Path=/, SameSite=Lax, persistent.
+func wantLanguageCookie(t *testing.T, b *chromium, want string) {
+	t.Helper()
+	var r struct {
+		Cookies []struct {
+			Name, Value, Domain, Path, SameSite string
+			HTTPOnly                            bool `json:"httpOnly"`
+			Session                             bool
+		}
+	}
+	b.call("Network.getCookies", nil, &r)
+	for _, c := range r.Cookies {
+		if c.Name != auth.LanguageCookieName {
+			continue
+		}
+		if c.Value != want || c.Domain != "127.0.0.1" || c.Path != "/" || c.SameSite != "Lax" || c.Session {
+			t.Errorf("language cookie = %+v, want %s, host-only, Path=/, SameSite=Lax, persistent", c, want)
+		}
+		return
+	}
+	t.Errorf("the browser has no %s cookie; cookies: %+v", auth.LanguageCookieName, r.Cookies)
 }
 
 // demoButton selects the "Sign in as" button for email.
@@ -145,4 +209,52 @@ func shoot(t *testing.T, b *chromium, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s (%d bytes)", path, len(png))
+}
+
+// TestBrowserLoginWithoutGoogle opens the real login page with Google's
+// script unreachable (blocked here; this machine has no network anyway):
+// after a moment the page says what to check instead of showing an empty
+// card, and the message goes once Google's button is drawn into its slot.
+// All of it is CSS: the page's CSP allows no script of doorman's own.
+func TestBrowserLoginWithoutGoogle(t *testing.T) {
+	b := startChromium(t, screenshotWidth, screenshotHeight)
+	td := newTestDoorman(t, "alice@example.com\n", nil)
+	b.call("Network.setBlockedURLs", map[string]any{"urls": []string{"*accounts.google.com*"}}, nil)
+	b.acceptLanguage("en")
+	b.navigate(td.URL + "/login?rd=%2Fx")
+	const fallback = `document.querySelector(".gsi-fallback")`
+	visible := func() bool {
+		return b.eval(fallback+`.checkVisibility({visibilityProperty: true}) && `+fallback+`.getBoundingClientRect().height > 0`) == "true"
+	}
+	// While Google's script may still be loading, the message waits.
+	if early := b.eval(`performance.now() < 2000`) == "true"; early && visible() {
+		t.Errorf("the fallback message shows at once; it should give Google's script a moment")
+	}
+	waitFor(t, 10*time.Second, "the fallback message", visible)
+	text := b.text()
+	for _, want := range []string{"Google's sign-in button has not appeared.", "accounts.google.com", "Reload this page"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the login page without Google does not say %q:\n%s", want, text)
+		}
+	}
+	if got := b.eval(`document.querySelector(".gsi-fallback a").getAttribute("href")`); got != "/login?rd=%2Fx" {
+		t.Errorf("the reload link is %q, want /login?rd=%%2Fx", got)
+	}
+	// Google's button, once drawn, is an iframe in the slot: the message goes.
+	b.eval(`document.querySelector(".g_id_signin").appendChild(document.createElement("iframe")) && "ok"`)
+	if visible() {
+		t.Errorf("the fallback message still shows beside Google's button")
+	}
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("the login page logged errors (CSP violations?):\n%s", strings.Join(errs, "\n"))
+	}
+	// With JavaScript off there is nothing to wait for: the message shows at once.
+	b.call("Emulation.setScriptExecutionDisabled", map[string]any{"value": true}, nil)
+	b.navigate(td.URL + "/login?hl=ko")
+	if !visible() {
+		t.Errorf("with JavaScript off, the fallback message does not show at once")
+	}
+	if text := b.text(); !strings.Contains(text, "Google 로그인 버튼이 나타나지 않았습니다.") {
+		t.Errorf("the Korean login page without JavaScript does not say what to check:\n%s", text)
+	}
 }

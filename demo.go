@@ -139,7 +139,8 @@ func printDemo(w io.Writer, base, whitelistPath string) {
    For trying doorman out on this machine; never for real use.
   ==================================================================
 
-  Open the protected demo page:  %[1]s/demo/
+  Start here:                    %[1]s/
+  The protected demo page:       %[1]s/demo/
     (and the GPT-4 one:          %[1]s/demo/gpt4/)
   You will be sent to sign in. Try alice (on both lists), bob (main list
   only) and mallory (on no list: the 403 page).

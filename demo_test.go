@@ -338,3 +338,41 @@ func TestDemoRoutesAbsentInNormalRun(t *testing.T) {
 		t.Errorf("normal login page mentions the demo:\n%s", login)
 	}
 }
+
+// TestDemoStartPage: in demo mode, / is a start page that says what to try
+// (the protected pages, the accounts and their lists, signing in and out,
+// the whitelist), in every language; once signed in it is the signed-in page.
+func TestDemoStartPage(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t, nil)
+	if out := d.stdout.String(); !strings.Contains(out, d.URL+"/\n") {
+		t.Errorf("start-up output does not point at the start page %s/:\n%s", d.URL, out)
+	}
+	titles := map[string]string{"en": "Try doorman", "zh-CN": "试用 doorman", "ko": "doorman 체험하기"}
+	for lang, title := range titles {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, d.URL+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept-Language", lang)
+		resp, body := readBody(t, d.client, req)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Language") != lang || !strings.Contains(body, "<h1>"+title+"</h1>") {
+			t.Fatalf("GET / in %s = %d, Content-Language %q; want 200, the start page titled %q:\n%s", lang, resp.StatusCode, resp.Header.Get("Content-Language"), title, body)
+		}
+		for _, want := range []string{`href="/demo/"`, `href="/demo/gpt4/"`, "alice@demo.example", "bob@demo.example", "mallory@demo.example", `class="demo-banner"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("start page in %s lacks %s", lang, want)
+			}
+		}
+		if strings.Count(body, "<li>") < 8 {
+			t.Errorf("start page in %s lists %d items, want the 2 sites, 3 accounts and the steps", lang, strings.Count(body, "<li>"))
+		}
+	}
+	if _, body := d.get(t, "/login"); !strings.Contains(body, `<a href="/">`) {
+		t.Errorf("the demo login page does not link the start page:\n%s", body)
+	}
+	d.signIn(t, "", "alice@demo.example")
+	if resp, body := d.get(t, "/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Signed in as <strong>alice@demo.example</strong>") {
+		t.Errorf("GET / as alice = %d, want the signed-in page:\n%s", resp.StatusCode, body)
+	}
+}

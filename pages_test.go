@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -197,5 +200,82 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		if !strings.Contains(logs, event) {
 			t.Errorf("logs lack %s", event)
 		}
+	}
+}
+
+// TestForbiddenPageSaysWhetherSignedIn: an address on no list is given no
+// session, and the 403 page must not claim otherwise, in any language; one
+// on another list is signed in, and the page says so.
+func TestForbiddenPageSaysWhetherSignedIn(t *testing.T) {
+	t.Parallel()
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", nil)
+	signedIn := map[string]string{"en": "You are signed in as", "zh-CN": "您当前登录的账号是", "ko": "(으)로 로그인되어 있지만"}
+	notSignedIn := map[string]string{"en": "you have not been signed in", "zh-CN": "因此您没有登录", "ko": "로그인되지 않았습니다"}
+	tests := []struct {
+		name, email  string
+		wantSignedIn bool
+		wantSwitch   string
+	}{
+		{"on no list", "mallory@example.com", false, `href="/login?list=gpt4&amp;rd=%2Fx"`},
+		{"on another list", "alice@example.com", true, `href="/logout?list=gpt4&amp;rd=%2Fx"`},
+	}
+	for _, tt := range tests {
+		for lang := range signedIn {
+			nonce, loginURI, nc := td.login(t, "list=gpt4&rd=%2Fx")
+			form, csrf := td.google.CallbackForm(td.google.Token(t, googletestClaims(tt.email, nonce)))
+			hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept-Language": {lang}}
+			resp, body := td.do(t, http.MethodPost, loginURI, strings.NewReader(form.Encode()), hdr, csrf, nc)
+			gotSession := findCookie(resp, "doorman") != nil
+			if resp.StatusCode != http.StatusForbidden || gotSession != tt.wantSignedIn || !strings.Contains(body, tt.email) {
+				t.Fatalf("%s (%s): %d, session cookie %v; want 403 naming %s, session cookie %v", tt.name, lang, resp.StatusCode, gotSession, tt.email, tt.wantSignedIn)
+			}
+			says, denies := strings.Contains(body, signedIn[lang]), strings.Contains(body, notSignedIn[lang])
+			if says != tt.wantSignedIn || denies == tt.wantSignedIn {
+				t.Errorf("%s (%s): page says signed in %v, not signed in %v; want %v, %v:\n%s", tt.name, lang, says, denies, tt.wantSignedIn, !tt.wantSignedIn, body)
+			}
+			if !strings.Contains(body, tt.wantSwitch) {
+				t.Errorf("%s (%s): \"use another account\" is not %s:\n%s", tt.name, lang, tt.wantSwitch, body)
+			}
+		}
+	}
+}
+
+// TestLogsNameTheMainListOneWay: every event that names lists calls the
+// main list "(main)", which no list can be called (a list may be called
+// "main"), never "".
+func TestLogsNameTheMainListOneWay(t *testing.T) {
+	t.Parallel()
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\nalice@example.com\n[main]\ncarol@example.com\n", nil)
+	td.signIn(t, "", googletestClaims("alice@example.com", ""))
+	td.signIn(t, "list=main", googletestClaims("carol@example.com", ""))
+	var names []string // every list name the events gave
+	for line := range strings.Lines(td.logs.String()) {
+		var ev struct {
+			Msg   string `json:"msg"`
+			Lists any    `json:"lists"`
+			Site  *string
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch lists := ev.Lists.(type) {
+		case map[string]any: // "whitelist reloaded": entries per list
+			names = append(names, slices.Collect(maps.Keys(lists))...)
+		case []any: // "sign-in succeeded": the lists of the address
+			for _, l := range lists {
+				names = append(names, l.(string))
+			}
+		}
+		if ev.Site != nil {
+			names = append(names, *ev.Site)
+		}
+	}
+	for _, want := range []string{"(main)", "gpt4", "main"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no event names list %q; names given: %q\n%s", want, names, td.logs.String())
+		}
+	}
+	if slices.Contains(names, "") {
+		t.Errorf("an event names the main list \"\", want \"(main)\" everywhere; names given: %q\n%s", names, td.logs.String())
 	}
 }

@@ -65,18 +65,38 @@ func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 		return fmt.Errorf("render %s: data is %T, want auth.Page", name, data)
 	}
 	req := c.Request()
-	lang := templates.Negotiate(hlParam(req.URL.RawQuery), req.Header.Get("Accept-Language"))
+	saved, _ := auth.SavedLanguage(req)
+	lang := templates.Negotiate(hlParam(req.URL.RawQuery), saved.Tag, req.Header.Get("Accept-Language"))
 	hdr := c.Response().Header()
 	hdr.Set("Content-Language", lang.Tag)
-	hdr.Add("Vary", "Accept-Language")
+	hdr.Add("Vary", "Accept-Language, Cookie")
 	hdr.Set("Content-Security-Policy", r.policy.forPage(name, r.demo))
 	return r.pages.ExecuteTemplate(w, name, view{
 		Page: page, Lang: lang, Demo: r.demo, Languages: languageLinks(req, page.SiteQuery, lang),
 	})
 }
 
+// rememberLanguage is middleware for doorman's pages: a GET whose ?hl=
+// names a supported language sets the language cookie to it (see
+// auth.LanguageCookie), whatever the page then answers, a redirect
+// included. An unsupported or malformed hl changes nothing.
+func rememberLanguage(h *auth.Handler) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				if l, ok := templates.Supported(hlParam(r.URL.RawQuery)); ok {
+					http.SetCookie(c.Response(), h.LanguageCookie(l))
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
 // hlParam returns the ?hl= language override. Only parameters before rd
-// count: an unescaped rd runs to the end of the query (CONTRACT §3).
+// count: nginx passes rd unescaped, so rd runs to the end of the query and
+// an "&hl=" after it is part of rd.
 func hlParam(rawQuery string) string {
 	for rawQuery != "" {
 		var kv string

@@ -94,9 +94,14 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 	e.GET("/healthz", healthz, rec)
 	e.GET("/readyz", readyz(ready), rec)
 
-	page := []echo.MiddlewareFunc{rec, requestLogger(logger), pageHeaders(policy.page)}
-	signIn := []echo.MiddlewareFunc{rec, rateLimit(set.rateLimit), requestLogger(logger), pageHeaders(policy.page)}
-	e.GET("/", h.Home, page...)
+	lang := rememberLanguage(h)
+	page := []echo.MiddlewareFunc{rec, requestLogger(logger), pageHeaders(policy.page), lang}
+	signIn := []echo.MiddlewareFunc{rec, rateLimit(set.rateLimit), requestLogger(logger), pageHeaders(policy.page), lang}
+	home := h.Home
+	if h.Demo() {
+		home = h.DemoHome // the demo's start page for a visitor not signed in
+	}
+	e.GET("/", home, page...)
 	e.GET("/login", h.Login, signIn...)
 	e.GET("/logout", h.Logout, page...)
 	if h.Demo() {

@@ -17,10 +17,11 @@
 //	e.GET("/logout", h.Logout)
 //	e.GET("/", h.Home)
 //	e.POST("/demo/signin", h.DemoSignIn) // demo mode (Config.DemoAccounts) only
+//	e.GET("/", h.DemoHome)               // demo mode, instead of Home
 //
-// Handlers render the templates login.html, signedin.html and forbidden.html
-// through the Echo renderer; errors are returned as *echo.HTTPError for the
-// server's error handler to render.
+// Handlers render the templates login.html, signedin.html, forbidden.html
+// and, in demo mode, start.html through the Echo renderer; errors are
+// returned as *echo.HTTPError for the server's error handler to render.
 package auth
 
 import (

@@ -29,6 +29,7 @@ type Page struct {
 	LoginURI  string   // where Google posts the credential (login page)
 	Nonce     string   // nonce for Google (login page)
 	SwitchURL string   // "use another account" link (403 page)
+	SignedIn  bool     // a session is set for Email (403 page); false: Email is on no list and was not signed in
 	SiteQuery string   // "?list=…&rd=…" (validated) or "": what a link back to this page keeps
 	SignedOut bool     // the visitor has just signed out (login page)
 
@@ -110,12 +111,12 @@ func (h *Handler) admit(c echo.Context, id identity, nonces []nonceEntry, list, 
 	lists := h.allow.ListsOf(id.Email)
 	if len(lists) == 0 {
 		h.logRefusal(c, refuse("not_in_whitelist", "on no list"), id.Email)
-		return h.renderForbidden(c, id.Email, list, rd)
+		return h.renderNotSignedIn(c, id.Email, list, rd)
 	}
 	if err := h.startSession(c, id, nonces); err != nil {
 		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
 	}
-	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", lists, "site", list, "client_ip", c.RealIP())
+	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", logLists(lists), "site", logList(list), "client_ip", c.RealIP())
 	if !h.allow.Contains(list, id.Email) {
 		h.observer.SignIn("forbidden", "not_on_site_list")
 		return h.renderForbidden(c, id.Email, list, rd)
@@ -161,10 +162,21 @@ func refusalStatus(rf *Refusal) int {
 }
 
 // renderForbidden renders the 403 page for a signed-in email that is not
-// on site's list, naming the email and offering another account.
+// on site's list, naming the email and offering another account (by
+// signing out).
 func (h *Handler) renderForbidden(c echo.Context, email, site, rd string) error {
 	return c.Render(http.StatusForbidden, "forbidden.html", Page{
-		Status: http.StatusForbidden, Email: email, Lists: h.allow.ListsOf(email), Site: site,
+		Status: http.StatusForbidden, Email: email, Lists: h.allow.ListsOf(email), Site: site, SignedIn: true,
 		SwitchURL: "/logout" + siteQuery(site, rd), SiteQuery: siteQuery(site, rd),
+	})
+}
+
+// renderNotSignedIn renders the 403 page for an identity on no list at
+// all, which was given no session: it says so, and "another account" is
+// the login page itself (there is nothing to sign out of).
+func (h *Handler) renderNotSignedIn(c echo.Context, email, site, rd string) error {
+	return c.Render(http.StatusForbidden, "forbidden.html", Page{
+		Status: http.StatusForbidden, Email: email, Site: site,
+		SwitchURL: "/login" + siteQuery(site, rd), SiteQuery: siteQuery(site, rd),
 	})
 }

@@ -57,6 +57,21 @@ func (h *Handler) demoAccounts() []DemoAccount {
 	return out
 }
 
+// DemoHome handles "GET /" in demo mode (404 otherwise): for a visitor
+// with a session, the signed-in page, as Home; for anyone else the demo's
+// start page, which says what to try: the protected pages, the accounts
+// and the lists each is on now, signing in and out, the whitelist.
+func (h *Handler) DemoHome(c echo.Context) error {
+	if !h.Demo() {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	if _, ok := h.findSession(c.Request(), "", false); ok {
+		return h.Home(c)
+	}
+	c.Response().Header()["Cache-Control"] = h.noStore
+	return c.Render(http.StatusOK, "start.html", Page{Accounts: h.demoAccounts()})
+}
+
 // DemoSignIn handles "POST /demo/signin?[list=<name>&]rd=<url>", demo mode
 // only (404 otherwise): it signs the browser in as the demo account in the
 // form's "email" field. The form's "nonce" is the CSRF token: it must be a

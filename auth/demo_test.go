@@ -2,6 +2,8 @@ package auth
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -183,5 +185,89 @@ func TestRedirectSources(t *testing.T) {
 		if got := h.RedirectSources(); !slices.Equal(got, tt.want) {
 			t.Errorf("RedirectSources(%q, http %v) = %q, want %q", tt.domains, tt.allowHTTP, got, tt.want)
 		}
+	}
+}
+
+// pageRecorder is an echo.Renderer that keeps what a handler rendered.
+type pageRecorder struct {
+	name string
+	page Page
+}
+
+func (p *pageRecorder) Render(_ io.Writer, name string, data any, _ echo.Context) error {
+	page, ok := data.(Page)
+	if !ok {
+		return fmt.Errorf("render %s: data is %T, want Page", name, data)
+	}
+	p.name, p.page = name, page
+	return nil
+}
+
+// renderRequest runs handler on req and returns the response, the page it
+// rendered (name "" if none) and its error.
+func renderRequest(t *testing.T, handler echo.HandlerFunc, req *http.Request) (*httptest.ResponseRecorder, *pageRecorder, error) {
+	t.Helper()
+	e := echo.New()
+	pages := &pageRecorder{}
+	e.Renderer = pages
+	rec := httptest.NewRecorder()
+	err := handler(e.NewContext(req, rec))
+	return rec, pages, err
+}
+
+func TestForbiddenPageKnowsWhetherSignedIn(t *testing.T) {
+	t.Parallel()
+	h := newDemoHandler(t, fakeAllowlist{"": {"alice@demo.example"}})
+	tests := []struct {
+		email        string
+		wantSignedIn bool
+		wantSwitch   string
+	}{
+		{"mallory@demo.example", false, "/login?list=gpt4&rd=%2Fdemo%2Fgpt4%2F"},
+		{"alice@demo.example", true, "/logout?list=gpt4&rd=%2Fdemo%2Fgpt4%2F"},
+	}
+	for _, tt := range tests {
+		nonce, nc := boundNonce(t, h)
+		form := url.Values{"email": {tt.email}, "nonce": {nonce}}
+		req := httptest.NewRequest(http.MethodPost, "/demo/signin?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(nc)
+		rec, pages, err := renderRequest(t, h.DemoSignIn, req)
+		if err != nil || pages.name != "forbidden.html" {
+			t.Fatalf("%s: DemoSignIn = %v, rendered %q; want forbidden.html", tt.email, err, pages.name)
+		}
+		gotSession := slices.ContainsFunc(rec.Result().Cookies(), func(c *http.Cookie) bool { return c.Name == "doorman-demo" })
+		if p := pages.page; p.SignedIn != tt.wantSignedIn || gotSession != tt.wantSignedIn || p.SwitchURL != tt.wantSwitch || p.Email != tt.email {
+			t.Errorf("%s: 403 page SignedIn %v, session cookie %v, SwitchURL %q; want %v, %v, %q",
+				tt.email, p.SignedIn, gotSession, p.SwitchURL, tt.wantSignedIn, tt.wantSignedIn, tt.wantSwitch)
+		}
+	}
+}
+
+func TestDemoHome(t *testing.T) {
+	t.Parallel()
+	h := newDemoHandler(t, fakeAllowlist{"": {"alice@demo.example"}, "gpt4": {"alice@demo.example"}})
+	_, pages, err := renderRequest(t, h.DemoHome, httptest.NewRequest(http.MethodGet, "/", nil))
+	if err != nil || pages.name != "start.html" {
+		t.Fatalf("DemoHome without a session = %v, rendered %q; want start.html", err, pages.name)
+	}
+	want := []DemoAccount{{"alice@demo.example", []string{"", "gpt4"}}, {"mallory@demo.example", nil}}
+	if got := pages.page.Accounts; len(got) != 2 || got[0].Email != want[0].Email || len(got[0].Lists) != 2 || got[1].Email != want[1].Email || len(got[1].Lists) != 0 {
+		t.Errorf("start page accounts = %+v, want %+v", got, want)
+	}
+	session, err := h.SessionCookie("alice@demo.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(session)
+	if _, pages, err := renderRequest(t, h.DemoHome, req); err != nil || pages.name != "signedin.html" || pages.page.Email != "alice@demo.example" {
+		t.Errorf("DemoHome with alice's session = %v, rendered %q for %q; want signedin.html for alice", err, pages.name, pages.page.Email)
+	}
+	var clock atomic.Int64
+	normal := newTestHandler(t, fakeAllowlist{}, &clock)
+	_, _, err = renderRequest(t, normal.DemoHome, httptest.NewRequest(http.MethodGet, "/", nil))
+	if he := (*echo.HTTPError)(nil); !errors.As(err, &he) || he.Code != http.StatusNotFound {
+		t.Errorf("DemoHome in a normal run = %v, want 404", err)
 	}
 }

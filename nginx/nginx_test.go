@@ -80,6 +80,7 @@ func TestNginx(t *testing.T) {
 		{"auth host hides /auth", testAuthHostPages},
 		{"keep-alive to doorman", testKeepAlive},
 		{"sign out", testSignOut},
+		{"a language picked holds through nginx and sign-in", testLanguageChoice},
 	}
 	for _, step := range steps {
 		if !t.Run(step.name, func(t *testing.T) { step.run(t, s) }) {
@@ -300,4 +301,35 @@ func testSignOut(t *testing.T, s *stack) {
 	chat := s.url("chat", chatPath)
 	resp, _ = s.get(t, s.client, chat, nil)
 	wantRedirect(t, resp, http.StatusFound, s.loginURL("", chat))
+}
+
+// testLanguageChoice: Korean picked on the auth host (?hl=, as the pages'
+// language links do) is a cookie on the whole domain, so the login page that
+// nginx's redirect from a site leads to, the 403 page once signed in and
+// the signed-in page all stay Korean, though the browser asks for English.
+func testLanguageChoice(t *testing.T, s *stack) {
+	english := http.Header{"Accept-Language": {"en-US,en;q=0.9"}}
+	resp, _ := s.get(t, s.client, s.url("auth", "/login?hl=ko"), english)
+	c := findCookie(resp, "doorman-hl")
+	if c == nil || c.Value != "ko" || c.Domain != "example.com" || c.Path != "/" || !c.Secure || c.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("GET /login?hl=ko Set-Cookie %q, want doorman-hl=ko; Domain=example.com; Path=/; Secure; SameSite=Lax", resp.Header.Values("Set-Cookie"))
+	}
+	gpt4 := s.url("gpt4", gpt4Path)
+	resp, _ = s.get(t, s.client, gpt4, english)
+	login := wantRedirect(t, resp, http.StatusFound, s.loginURL("gpt4", gpt4))
+	resp, body := s.get(t, s.client, login, english)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<html lang="ko">`) {
+		t.Errorf("GET %s after nginx's redirect = %d, want the login page in Korean:\n%s", login, resp.StatusCode, body)
+	}
+	if resp = s.signIn(t, login, gpt4, alice); resp.StatusCode != http.StatusForbidden { // alice is on the main list only now
+		t.Fatalf("sign-in for gpt4 = %d, want 403", resp.StatusCode)
+	}
+	resp, body = s.get(t, s.client, login, english)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `<html lang="ko">`) {
+		t.Errorf("GET %s signed in = %d, want the 403 page in Korean:\n%s", login, resp.StatusCode, body)
+	}
+	resp, body = s.get(t, s.client, s.url("auth", "/"), english)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<html lang="ko">`) || !strings.Contains(body, alice) {
+		t.Errorf("GET auth.example.com/ = %d, want the signed-in page in Korean:\n%s", resp.StatusCode, body)
+	}
 }

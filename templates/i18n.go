@@ -37,18 +37,22 @@ func Languages() []Lang { return languages() }
 // matcher matches requested languages to the supported ones.
 var matcher = language.NewMatcher([]language.Tag{language.English, language.SimplifiedChinese, language.Korean})
 
+// maxTag bounds a language tag doorman looks at (?hl=, the saved choice):
+// the supported ones are a few bytes; a longer value is ignored unparsed.
+const maxTag = 35
+
 // Negotiate picks the page language: hl (a ?hl= override, any BCP 47 tag)
-// when it names a supported language, else the best match for the
+// when it names a supported language, else saved (the choice remembered in
+// the visitor's language cookie) when it does, else the best match for the
 // Accept-Language header (q-values honoured, q=0 excluded), else English.
-func Negotiate(hl, acceptLanguage string) Lang {
-	langs := languages()
-	if hl != "" {
-		if tag, err := language.Parse(hl); err == nil {
-			if _, i, conf := matcher.Match(tag); conf != language.No {
-				return langs[i]
-			}
-		}
+func Negotiate(hl, saved, acceptLanguage string) Lang {
+	if l, ok := Supported(hl); ok {
+		return l
 	}
+	if l, ok := Supported(saved); ok {
+		return l
+	}
+	langs := languages()
 	tags := parseAcceptLanguage(acceptLanguage)
 	if len(tags) == 0 {
 		return langs[0]
@@ -57,6 +61,24 @@ func Negotiate(hl, acceptLanguage string) Lang {
 		return langs[i]
 	}
 	return langs[0]
+}
+
+// Supported returns the supported language that the BCP 47 tag names
+// ("ko", "ko-KR", "zh-Hans", "zh_CN"), and false for an empty, malformed,
+// overlong or unsupported one. Whatever tag says, the Lang's own Tag is
+// what a caller may write back (a cookie, a link): never the raw text.
+func Supported(tag string) (Lang, bool) {
+	if tag == "" || len(tag) > maxTag {
+		return Lang{}, false
+	}
+	t, err := language.Parse(tag)
+	if err != nil {
+		return Lang{}, false
+	}
+	if _, i, conf := matcher.Match(t); conf != language.No {
+		return languages()[i], true
+	}
+	return Lang{}, false
 }
 
 // parseAcceptLanguage returns the tags of an Accept-Language header, most

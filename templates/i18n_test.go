@@ -155,35 +155,63 @@ func commandKeys(c *parse.CommandNode) []string {
 func TestNegotiate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		hl, accept, want string
+		hl, saved, accept, want string
 	}{
-		{"", "", "en"},
-		{"", "zh-CN", "zh-CN"},
-		{"", "zh", "zh-CN"},
-		{"", "zh-Hans-CN", "zh-CN"},
-		{"", "zh-SG", "zh-CN"},
-		{"", "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7", "ko"},
-		{"", "en-US,ko;q=0.5", "en"},
-		{"", "fr, ko;q=0.3", "ko"},
-		{"", "de;q=0.9, zh-CN;q=0.2, ko;q=0.5", "ko"},
-		{"", "ko;q=0, zh;q=0.5", "zh-CN"},
-		{"", "ko;q=0", "en"},
-		{"", "ja", "en"},
-		{"", "*", "en"},
-		{"", "garbage!!", "en"},
-		{"", "ko-KR, x_bad, zh;q=0.1", "ko"},
-		{"", "bad;;;, zh-CN;q=0.8", "zh-CN"},
-		{"", strings.Repeat("x-", 1000), "en"},
-		{"ko", "zh-CN", "ko"},
-		{"zh-cn", "ko", "zh-CN"},
-		{"zh_CN", "ko", "zh-CN"}, // x/text accepts "_" too
-		{"en", "ko", "en"},
-		{"fr", "ko", "ko"},
-		{"%%%", "zh", "zh-CN"},
+		{"", "", "", "en"},
+		{"", "", "zh-CN", "zh-CN"},
+		{"", "", "zh", "zh-CN"},
+		{"", "", "zh-Hans-CN", "zh-CN"},
+		{"", "", "zh-SG", "zh-CN"},
+		{"", "", "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7", "ko"},
+		{"", "", "en-US,ko;q=0.5", "en"},
+		{"", "", "fr, ko;q=0.3", "ko"},
+		{"", "", "de;q=0.9, zh-CN;q=0.2, ko;q=0.5", "ko"},
+		{"", "", "ko;q=0, zh;q=0.5", "zh-CN"},
+		{"", "", "ko;q=0", "en"},
+		{"", "", "ja", "en"},
+		{"", "", "*", "en"},
+		{"", "", "garbage!!", "en"},
+		{"", "", "ko-KR, x_bad, zh;q=0.1", "ko"},
+		{"", "", "bad;;;, zh-CN;q=0.8", "zh-CN"},
+		{"", "", strings.Repeat("x-", 1000), "en"},
+		{"ko", "", "zh-CN", "ko"},
+		{"zh-cn", "", "ko", "zh-CN"},
+		{"zh_CN", "", "ko", "zh-CN"}, // x/text accepts "_" too
+		{"en", "", "ko", "en"},
+		{"fr", "", "ko", "ko"},
+		{"%%%", "", "zh", "zh-CN"},
+		// The remembered choice beats Accept-Language; ?hl= beats both.
+		{"", "ko", "zh-CN,en", "ko"},
+		{"", "zh-CN", "ko", "zh-CN"},
+		{"", "en", "ko", "en"},
+		{"zh-CN", "ko", "en", "zh-CN"},
+		{"fr", "ko", "zh-CN", "ko"},
+		// A saved value that names no supported language is ignored.
+		{"", "fr", "ko", "ko"},
+		{"", "<script>", "ko", "ko"},
+		{"", "ko-" + strings.Repeat("x", 40), "zh-CN", "zh-CN"},
 	}
 	for _, tt := range tests {
-		if got := Negotiate(tt.hl, tt.accept); got.Tag != tt.want {
-			t.Errorf("Negotiate(%q, %q) = %s, want %s", tt.hl, tt.accept, got.Tag, tt.want)
+		if got := Negotiate(tt.hl, tt.saved, tt.accept); got.Tag != tt.want {
+			t.Errorf("Negotiate(%q, %q, %q) = %s, want %s", tt.hl, tt.saved, tt.accept, got.Tag, tt.want)
+		}
+	}
+}
+
+func TestSupported(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		tag, want string // want "" means not supported
+	}{
+		{"en", "en"}, {"en-GB", "en"}, {"ko", "ko"}, {"ko-KR", "ko"}, {"KO", "ko"},
+		{"zh-CN", "zh-CN"}, {"zh", "zh-CN"}, {"zh-Hans", "zh-CN"}, {"zh_CN", "zh-CN"},
+		{"", ""}, {"fr", ""}, {"ja", ""}, {"x", ""}, {"ko;q=1", ""}, {`"><script>`, ""},
+		{"en-" + strings.Repeat("a", 40), ""},
+	}
+	for _, tt := range tests {
+		l, ok := Supported(tt.tag)
+		if ok != (tt.want != "") || l.Tag != tt.want {
+			t.Errorf("Supported(%q) = %q, %v; want %q, %v", tt.tag, l.Tag, ok, tt.want, tt.want != "")
 		}
 	}
 }
