@@ -298,7 +298,7 @@ const maxRate = 1e6
 func parseRate(v string) (float64, error) {
 	r, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(r) || math.IsInf(r, 0) || r < 0 || r > maxRate {
-		return 0, fmt.Errorf("want requests per second from 0 (off) to %g", float64(maxRate))
+		return 0, fmt.Errorf("want requests per second from 0 (off) to %s", strconv.FormatFloat(maxRate, 'f', -1, 64))
 	}
 	return r, nil
 }
