@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -57,17 +58,17 @@ alice@demo.example
 // mistaken for a real deployment. It names the setting.
 func checkDemoConfig(cfg config) error {
 	if strings.TrimSpace(cfg.clientID) != "" {
-		return errors.New("--demo cannot be used with --client-id (DOORMAN_GOOGLE_CLIENT_ID): demo mode signs people in without Google; unset it")
+		return fmt.Errorf("--demo cannot be used with %s: demo mode signs people in without Google; unset it", label("client-id"))
 	}
 	if cfg.check {
 		return errors.New("--demo cannot be used with --check")
 	}
 	host, _, err := net.SplitHostPort(cfg.listen)
 	if err != nil {
-		return fmt.Errorf("--listen (DOORMAN_LISTEN): %w", err)
+		return errSetting("listen", err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("--demo listens on loopback only (127.0.0.1, ::1 or localhost), not --listen (DOORMAN_LISTEN) %q", cfg.listen)
+		return fmt.Errorf("--demo listens on loopback only (127.0.0.1, ::1 or localhost), not %s %q", label("listen"), cfg.listen)
 	}
 	return nil
 }
@@ -98,7 +99,7 @@ func runDemo(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Log
 	if err != nil {
 		return fmt.Errorf("parse templates: %w", err)
 	}
-	servers, err := listen(cfg, newServer(h, wl.Ready, pages, logger), nil)
+	servers, err := listen(cfg, loopbackHostsOnly(newServer(h, wl.Ready, pages, logger)), nil)
 	if err != nil {
 		return err
 	}
@@ -110,6 +111,59 @@ func runDemo(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Log
 	logger.Warn("doorman started in DEMO mode: sign-in without Google, throwaway keys, loopback only",
 		"addr", servers[0].addr(), "whitelist", path, "cookie_name", demoCookieName)
 	return serve(ctx, servers, logger)
+}
+
+// loopbackHostsOnly refuses every request whose Host is not a loopback
+// name. The demo listens on loopback, but a page whose name an attacker
+// points at 127.0.0.1 (DNS rebinding), or a local reverse proxy, reaches
+// that listener with a Host of its own; a browser then treats the demo's
+// answers as that site's. /auth gets an empty 403, which no auth_request
+// caller takes for a sign-in; everything else a 421 that says why.
+func loopbackHostsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if loopbackHost(r.Host) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if r.URL.Path == "/auth" {
+			h.Set("Content-Length", "0")
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusMisdirectedRequest)
+		fmt.Fprintln(w, "421 Misdirected Request: doorman --demo answers only at loopback names (localhost, 127.0.0.1, [::1]).\nOpen the address it printed when it started.")
+	})
+}
+
+// loopbackHost reports whether host, a request's Host (with or without a
+// port), is localhost, a name under .localhost, or a loopback IP literal.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	} else if strings.Contains(host, ":") {
+		return false // an IPv6 literal must be bracketed
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Zone() == "" && ip.Unmap().IsLoopback()
+	}
+	name := strings.ToLower(host)
+	return name == "localhost" || strings.HasSuffix(name, ".localhost") && dnsName(strings.TrimSuffix(name, ".localhost"))
+}
+
+// dnsName reports whether s is dot-separated labels of letters, digits and "-".
+func dnsName(s string) bool {
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // demoAuthConfig is the demo's auth.Config: fresh random keys that live

@@ -27,6 +27,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	for _, w := range unknownEnv(os.Environ()) {
+		fmt.Fprintln(os.Stderr, "doorman: warning:", w)
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "doorman:", err)
 		stop()
@@ -65,11 +68,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer cancel()
 	wl, err := whitelist.Watch(ctx, cfg.whitelist, logger)
 	if err != nil {
-		return fmt.Errorf("--whitelist (DOORMAN_WHITELIST): %w", err)
+		return errSetting("whitelist", err)
 	}
 	keys, created, err := auth.LoadOrCreateKeys(cfg.secretFile)
 	if err != nil {
-		return fmt.Errorf("--secret-file (DOORMAN_SECRET_FILE): %w", err)
+		return errSetting("secret-file", err)
 	}
 	logger.Info("cookie keys loaded", "path", cfg.secretFile, "keys", len(keys), "created", created)
 	pages, err := templates.Parse()
@@ -86,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	e := newServer(h, wl.Ready, pages, logger, withRateLimit(cfg.rateLimit), withTrustedIPHeader(cfg.trustedIPHeader))
+	e := newServer(h, wl.Ready, pages, logger, withRateLimit(cfg.rateLimit), withIPTrust(cfg.ipTrust))
 	servers, err := listen(cfg, e, m)
 	if err != nil {
 		return err
@@ -166,7 +169,7 @@ func (l listener) addr() string { return l.ln.Addr().String() }
 func listen(cfg config, handler http.Handler, m *metrics) ([]listener, error) {
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
-		return nil, fmt.Errorf("--listen (DOORMAN_LISTEN): %w", err)
+		return nil, errSetting("listen", err)
 	}
 	out := []listener{{newHTTPServer(handler), ln}}
 	if m == nil {
@@ -175,7 +178,7 @@ func listen(cfg config, handler http.Handler, m *metrics) ([]listener, error) {
 	mln, err := net.Listen("tcp", cfg.metricsListen)
 	if err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("--metrics-listen (DOORMAN_METRICS_LISTEN): %w", err)
+		return nil, errSetting("metrics-listen", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.handler())

@@ -42,7 +42,7 @@ func versionString() string {
 func healthcheck(listen string) error {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return fmt.Errorf("--listen (DOORMAN_LISTEN): %w", err)
+		return errSetting("listen", err)
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
@@ -83,7 +83,7 @@ func checkKeys(path string, out io.Writer) bool {
 	}
 	keys, _, err := auth.LoadOrCreateKeys(path)
 	if err != nil {
-		fmt.Fprintf(out, "keys: --secret-file (DOORMAN_SECRET_FILE): %v\n", err)
+		fmt.Fprintf(out, "keys: %s: %v\n", label("secret-file"), err)
 		return false
 	}
 	fmt.Fprintf(out, "keys: %s: %d key(s)\n", path, len(keys))
@@ -94,7 +94,7 @@ func checkKeys(path string, out io.Writer) bool {
 func checkWhitelist(path string, out io.Writer) bool {
 	f, err := os.Open(path)
 	if err != nil {
-		fmt.Fprintf(out, "whitelist: --whitelist (DOORMAN_WHITELIST): %v\n", err)
+		fmt.Fprintf(out, "whitelist: %s: %v\n", label("whitelist"), err)
 		return false
 	}
 	defer f.Close()

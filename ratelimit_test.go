@@ -15,7 +15,7 @@ func TestRateLimitSignInPages(t *testing.T) {
 		wantOther int
 	}{
 		{"peer address when no header is trusted", []serverOption{withRateLimit(1)}, "192.0.2.7", http.StatusTooManyRequests},
-		{"trusted header separates clients", []serverOption{withRateLimit(1), withTrustedIPHeader("X-Real-IP")}, "192.0.2.7", http.StatusOK},
+		{"trusted header separates clients", []serverOption{withRateLimit(1), withIPTrust(ipTrust{header: "X-Real-IP", anyPeer: true})}, "192.0.2.7", http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +48,7 @@ func TestRateLimitSignInPages(t *testing.T) {
 
 func TestClientIPTakesLastAddress(t *testing.T) {
 	t.Parallel()
-	extract := clientIP("X-Forwarded-For")
+	extract := clientIP(ipTrust{header: "X-Forwarded-For", anyPeer: true})
 	tests := []struct {
 		values []string
 		want   string

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -55,7 +56,7 @@ type serverOption func(*serverSettings)
 // serverSettings are newServer's adjustable defaults.
 type serverSettings struct {
 	rateLimit float64 // sign-in requests per second per client; 0 is off (the default)
-	ipHeader  string  // header holding the client address; "" trusts no header (the default)
+	ipTrust   ipTrust // where the client address comes from; the zero value trusts no header (the default)
 }
 
 // withRateLimit limits the sign-in routes to perSecond requests per client.
@@ -63,9 +64,9 @@ func withRateLimit(perSecond float64) serverOption {
 	return func(s *serverSettings) { s.rateLimit = perSecond }
 }
 
-// withTrustedIPHeader takes the client address from header (see trustIPHeader).
-func withTrustedIPHeader(header string) serverOption {
-	return func(s *serverSettings) { s.ipHeader = header }
+// withIPTrust takes the client address as trust says (see clientIP).
+func withIPTrust(trust ipTrust) serverOption {
+	return func(s *serverSettings) { s.ipTrust = trust }
 }
 
 // newServer lists every route, middleware and the error handler. /auth
@@ -78,7 +79,7 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = clientIP(set.ipHeader)
+	e.IPExtractor = clientIP(set.ipTrust)
 	policy := newPagePolicy(h.RedirectSources())
 	e.Renderer = &renderer{pages: pages, demo: h.Demo(), policy: policy}
 	e.HTTPErrorHandler = errorHandler(logger, policy.page)
@@ -117,26 +118,57 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 	return e
 }
 
-// clientIP makes c.RealIP() read header, which nginx sets (for example
-// "proxy_set_header X-Real-IP $remote_addr;"). Only the last address in it
-// counts: that is the one nginx added. Without a header the peer address is
-// used and no client-sent header is trusted.
-func clientIP(header string) echo.IPExtractor {
-	if header == "" {
-		return echo.ExtractIPDirect()
+// ipTrust says which request header, if any, holds the client's address,
+// and from which peers doorman takes it (--trusted-ip-header).
+type ipTrust struct {
+	header  string // "" trusts no header: the client is the TCP peer
+	anyPeer bool   // take the header from every peer; false: from loopback peers only
+}
+
+// String describes the trust for the start-up log line.
+func (t ipTrust) String() string {
+	switch {
+	case t.header == "":
+		return "none"
+	case t.anyPeer:
+		return t.header + " from any peer"
+	}
+	return t.header + " from loopback peers"
+}
+
+// clientIP makes c.RealIP() read trust.header, which nginx sets (for
+// example "proxy_set_header X-Real-IP $remote_addr;"), when the TCP peer is
+// one trust allows: any peer, or a loopback one (nginx beside doorman).
+// Only the last address in the header counts: that is the one nginx added.
+// Otherwise, and when the header holds no address, the client is the peer,
+// so a client that reaches doorman directly cannot claim another address.
+func clientIP(trust ipTrust) echo.IPExtractor {
+	direct := echo.ExtractIPDirect()
+	if trust.header == "" {
+		return direct
 	}
 	return func(r *http.Request) string {
-		v := r.Header.Values(header)
+		peer := direct(r)
+		if !trust.anyPeer && !loopbackIP(peer) {
+			return peer
+		}
+		v := r.Header.Values(trust.header)
 		if len(v) == 0 {
-			return echo.ExtractIPDirect()(r)
+			return peer
 		}
 		last := v[len(v)-1]
 		last = strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:])
 		if net.ParseIP(last) == nil {
-			return echo.ExtractIPDirect()(r)
+			return peer
 		}
 		return last
 	}
+}
+
+// loopbackIP reports whether ip is a loopback address (127.0.0.0/8, ::1).
+func loopbackIP(ip string) bool {
+	addr, err := netip.ParseAddr(ip)
+	return err == nil && addr.Unmap().IsLoopback()
 }
 
 // healthz handles "GET /healthz": 200 while the process serves.

@@ -177,7 +177,8 @@ func (e *SettingError) Error() string { return "auth: " + e.Field + ": " + e.Err
 func (e *SettingError) Unwrap() error { return e.Err }
 
 // CheckSettings checks the fields that come from configuration — CookieTTL,
-// CookieName with its Domain and Secure, PublicURL and RedirectDomains —
+// CookieName with its Domain and Secure, CookieDomain (a domain name, not a
+// public suffix), PublicURL and RedirectDomains (no public suffix either) —
 // without side effects, so that a caller can refuse a bad setting before it
 // loads keys or files. New runs the same checks. Errors are *SettingError.
 func CheckSettings(cfg Config) error {
@@ -186,6 +187,9 @@ func CheckSettings(cfg Config) error {
 	}
 	if err := checkCookieName(cfg.CookieName, cfg.CookieDomain, cfg.CookieSecure); err != nil {
 		return &SettingError{"CookieName", err}
+	}
+	if err := checkCookieDomain(cfg.CookieDomain); err != nil {
+		return &SettingError{"CookieDomain", err}
 	}
 	if cfg.PublicURL != "" {
 		if err := checkPublicURL(cfg.PublicURL); err != nil {

@@ -19,10 +19,13 @@ const (
 	newKeyLen = 64
 )
 
-// LoadOrCreateKeys reads the cookie secrets in path (CONTRACT §5). When the
-// file does not exist it is created, mode 0600, holding one random 64-byte
-// secret, and created is true. A file that group or others may read or
-// write is refused: anyone who reads it can mint sessions.
+// LoadOrCreateKeys reads the cookie secrets in path (see the README's "The
+// secret file"). When the file does not exist it is created, mode 0600,
+// holding one random 64-byte secret, and created is true. A file that group
+// or others may read or write is refused: anyone who reads it can mint
+// sessions. So is, as ssh refuses a private key, a file owned by a user
+// other than the one doorman runs as (root's files excepted): its owner can
+// rewrite the keys.
 func LoadOrCreateKeys(path string) (keys [][]byte, created bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -40,8 +43,8 @@ func LoadOrCreateKeys(path string) (keys [][]byte, created bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("stat secret file %s: %w", path, err)
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, false, fmt.Errorf("secret file %s has mode %04o: group and others must have no access (chmod 600)", path, perm)
+	if err := checkKeyFileAccess(path, info); err != nil {
+		return nil, false, err
 	}
 	keys, err = ParseKeys(f)
 	if err != nil {
@@ -49,6 +52,23 @@ func LoadOrCreateKeys(path string) (keys [][]byte, created bool, err error) {
 	}
 	return keys, created, nil
 }
+
+// checkKeyFileAccess refuses a secret file that group or others may use,
+// or that belongs to a user other than doorman's or root.
+func checkKeyFileAccess(path string, info fs.FileInfo) error {
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("secret file %s has mode %04o: group and others must have no access (chmod 600)", path, perm)
+	}
+	if owner, ok := fileOwner(info); ok && !ownerAllowed(owner, os.Geteuid()) {
+		return fmt.Errorf("secret file %s is owned by uid %d, not by doorman's user (uid %d) or root: its owner can change the keys (chown it to uid %d)",
+			path, owner, os.Geteuid(), os.Geteuid())
+	}
+	return nil
+}
+
+// ownerAllowed reports whether doorman, running as euid, may trust a key
+// file that owner owns: its own, or root's (who could change anything anyway).
+func ownerAllowed(owner, euid int) bool { return owner == euid || owner == 0 }
 
 // createKeyFile writes a new secret file with one random key, failing if
 // the file already exists (another replica may have won the race).

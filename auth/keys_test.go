@@ -88,3 +88,65 @@ func TestParseKeysNeverEchoesSecret(t *testing.T) {
 		t.Errorf("ParseKeys(short) err = %v; want an error that does not contain the secret", err)
 	}
 }
+
+// TestLoadOrCreateKeysRefusesForeignOwner: like ssh, doorman refuses a key
+// file that another user owns (root excepted), whatever its mode: that user
+// could rewrite the keys and mint sessions.
+func TestLoadOrCreateKeysRefusesForeignOwner(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file to another user needs root (CI runs the tests as root)")
+	}
+	const otherUID = 4242
+	tests := []struct {
+		name     string
+		uid      int
+		wantErr  bool
+		wantText string
+	}{
+		{"another user's file", otherUID, true, "owned by uid 4242"},
+		{"root's own file", 0, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "doorman.key")
+			if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(secret(7))+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(path, tt.uid, tt.uid); err != nil {
+				t.Fatal(err)
+			}
+			keys, _, err := LoadOrCreateKeys(path)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tt.wantText) || !strings.Contains(err.Error(), "chown") {
+					t.Fatalf("LoadOrCreateKeys(file of uid %d) = %d keys, err %v; want an error containing %q and a chown hint", tt.uid, len(keys), err, tt.wantText)
+				}
+				return
+			}
+			if err != nil || len(keys) != 1 {
+				t.Fatalf("LoadOrCreateKeys(file of uid %d) = %d keys, err %v; want 1 key", tt.uid, len(keys), err)
+			}
+		})
+	}
+}
+
+func TestKeyFileOwnerAllowed(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		owner, euid int
+		want        bool
+	}{
+		{1000, 1000, true},
+		{0, 1000, true}, // root's file: root could change anything anyway
+		{1001, 1000, false},
+		{1000, 0, false}, // root runs doorman on a user's file: that user holds the keys
+		{0, 0, true},
+		{65532, 65532, true},
+	}
+	for _, tt := range tests {
+		if got := ownerAllowed(tt.owner, tt.euid); got != tt.want {
+			t.Errorf("ownerAllowed(owner %d, euid %d) = %v, want %v", tt.owner, tt.euid, got, tt.want)
+		}
+	}
+}

@@ -77,6 +77,9 @@ func parseRedirectEntry(s string) (redirectEntry, error) {
 	if e.subdomains && !strings.Contains(host, ".") {
 		return redirectEntry{}, errors.New("a leading dot needs at least two labels")
 	}
+	if publicSuffix(host) {
+		return redirectEntry{}, errPublicSuffix
+	}
 	e.host = host
 	return e, nil
 }
