@@ -25,18 +25,21 @@ type LineError struct {
 	Reason string // why the line was skipped, e.g. "not an email address"
 }
 
-// Error returns e.g. `line 7: not an email address: "bob"`. Text longer than
-// 80 bytes is cut and followed by "...".
+// Error returns e.g. `line 7: not an email address: "bob"`. The text is
+// quoted in ASCII, every other character escaped (a Kelvin sign shows as
+// \u212a, not as a "K" look-alike); text longer than 80 bytes is cut and
+// followed by "...".
 func (e LineError) Error() string {
 	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Reason, quoteShort(e.Text))
 }
 
-// quoteShort quotes s with Go syntax, cut to maxShown bytes.
+// quoteShort quotes s with Go syntax in ASCII only (strconv.QuoteToASCII),
+// cut to maxShown bytes.
 func quoteShort(s string) string {
 	if len(s) <= maxShown {
-		return fmt.Sprintf("%q", s)
+		return fmt.Sprintf("%+q", s)
 	}
-	return fmt.Sprintf("%q...", s[:maxShown])
+	return fmt.Sprintf("%+q...", s[:maxShown])
 }
 
 // Parse reads a whole whitelist file from r. Lines that are neither blank,

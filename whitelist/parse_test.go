@@ -200,6 +200,11 @@ func TestLineErrorError(t *testing.T) {
 		{LineError{7, "bob", reasonNotAddress}, `line 7: not an email address: "bob"`},
 		{LineError{2, "a\x00b", reasonControl}, `line 2: control character: "a\x00b"`},
 		{LineError{3, strings.Repeat("x", 100), "line too long (100 bytes)"}, `line 3: line too long (100 bytes): "` + strings.Repeat("x", 80) + `"...`},
+		// Non-ASCII is escaped, so that a look-alike never reads as the letter it mimics.
+		{LineError{4, "\u212Aate@example.com", reasonNonASCII}, `line 4: non-ASCII character: "\u212aate@example.com"`},
+		{LineError{5, "\u0430lice@example.com", reasonNonASCII}, `line 5: non-ASCII character: "\u0430lice@example.com"`},
+		{LineError{6, "[gpt\u0034\u0301]", reasonBadHeader}, `line 6: invalid section header: "[gpt4\u0301]"`},
+		{LineError{7, strings.Repeat("x", 79) + "\u212A", reasonNonASCII}, `line 7: non-ASCII character: "` + strings.Repeat("x", 79) + `\xe2"...`},
 	}
 	for _, tt := range tests {
 		var err error = tt.err
