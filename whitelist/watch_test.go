@@ -68,7 +68,7 @@ func TestWatchConfigMapSwap(t *testing.T) {
 // that only the immediate path can make the change show).
 func TestWatchRenameSkipsDebounce(t *testing.T) {
 	t.Parallel()
-	hour := timing{debounce: time.Hour, poll: time.Hour, pollLost: time.Hour, emptyGrace: emptyGrace}
+	hour := timing{debounce: time.Hour, poll: time.Hour, pollLost: time.Hour, emptyGrace: emptyGrace, cutGrace: cutGrace}
 	t.Run("rename into place", func(t *testing.T) {
 		t.Parallel()
 		path := tempWhitelist(t, alice+"\n")
@@ -211,7 +211,7 @@ func TestWatchDirectoryRecreated(t *testing.T) {
 	}
 	path := filepath.Join(dir, "whitelist.txt")
 	writeFile(t, path, alice+"\n")
-	w, lb := newTestWatcherTiming(t, path, timing{debounce: debounceDelay, poll: 100 * time.Millisecond, pollLost: 50 * time.Millisecond, emptyGrace: emptyGrace})
+	w, lb := newTestWatcherTiming(t, path, timing{debounce: debounceDelay, poll: 100 * time.Millisecond, pollLost: 50 * time.Millisecond, emptyGrace: emptyGrace, cutGrace: cutGrace})
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
