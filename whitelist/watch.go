@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -60,6 +59,7 @@ type Watcher struct {
 	stat       os.FileInfo // of path at the last load attempt; nil if it could not be stat'ed
 	lost       bool        // the directory watch is lost and was logged
 	targetDir  string      // directory of path's symlink target, also watched when not dir
+	renames    *renameLog  // which Creates in dir are renames; nil without fsnotify or off Linux
 	emptySince time.Time   // when a reload first found the file empty; zero otherwise
 	cutStat    os.FileInfo // of the file when a reload last found its last line unterminated
 	cutSeen    time.Time   // when a reload first found the file as cutStat describes it
@@ -162,6 +162,7 @@ func (w *Watcher) startFS() *fsnotify.Watcher {
 		w.logger.Warn("whitelist watch failed, polling instead", "path", w.path, "err", err)
 		return nil
 	}
+	w.renames = newRenameLog()
 	w.addDir(fw)
 	w.followTarget(fw)
 	return fw
@@ -195,6 +196,9 @@ func (w *Watcher) followTarget(fw *fsnotify.Watcher) {
 // addDir adds the parent directory to fw; it logs only the first failure.
 func (w *Watcher) addDir(fw *fsnotify.Watcher) bool {
 	err := fw.Add(w.dir)
+	if err == nil {
+		w.renames.add(w.dir)
+	}
 	if err != nil && !w.lost {
 		w.logger.Warn("whitelist watch failed, polling instead", "path", w.path, "err", err)
 	}
@@ -210,6 +214,7 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher, wait time.Durat
 	var errs <-chan error
 	if fw != nil {
 		defer fw.Close()
+		defer w.renames.close()
 		events, errs = fw.Events, fw.Errors
 	}
 	burst := newBurst(w.timing.debounce)
@@ -248,15 +253,15 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher, wait time.Durat
 	}
 }
 
-// movedIn reports whether ev is the arrival of a file renamed within the
-// directory (inotify pairs its two halves by a cookie) at path, or of a new
-// link at the first step of path's relative symlink, as a Kubernetes
-// ConfigMap update swaps ..data. Such a file was written in full before it
-// was renamed, so it is read at once. Any other event waits for the
-// debounce, since a file written in place, or created and then written, may
-// still be incomplete.
+// movedIn reports whether ev is the arrival of a file renamed into the
+// directory at path, or of a new link at the first step of path's relative
+// symlink, as a Kubernetes ConfigMap update swaps ..data. Such a file was
+// written in full before it was renamed, so it is read at once. Any other
+// event waits for the debounce, since a file written in place, or created
+// and then written, may still be incomplete. It asks the renameLog about
+// every Create in the directory, so that none stays behind in it.
 func (w *Watcher) movedIn(ev fsnotify.Event) bool {
-	if !ev.Has(fsnotify.Create) || renamedFrom(ev) == "" {
+	if !ev.Has(fsnotify.Create) || filepath.Dir(ev.Name) != w.dir || !w.renames.wasRenamed(filepath.Base(ev.Name)) {
 		return false
 	}
 	if ev.Name == filepath.Join(w.dir, filepath.Base(w.path)) {
@@ -268,23 +273,6 @@ func (w *Watcher) movedIn(ev fsnotify.Event) bool {
 	}
 	first, _, _ := strings.Cut(filepath.ToSlash(link), "/")
 	return ev.Name == filepath.Join(w.dir, first)
-}
-
-// renamedFrom returns the old name of a Create that completes a rename, or
-// "". fsnotify keeps it unexported and shows it only in Event.String, as
-// `CREATE "new" ← "old"` (v1.10). Should that text change, every reload
-// waits for the debounce again — slower, never wrong — and
-// TestWatchRenameSkipsDebounce fails.
-func renamedFrom(ev fsnotify.Event) string {
-	_, old, ok := strings.Cut(ev.String(), " ← ")
-	if !ok {
-		return ""
-	}
-	name, err := strconv.Unquote(old)
-	if err != nil {
-		return ""
-	}
-	return name
 }
 
 // burst coalesces directory events: the reload runs delay after the first
