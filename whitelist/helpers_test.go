@@ -73,7 +73,7 @@ func newTestWatcherTiming(t *testing.T, path string, tm timing) (*Watcher, *logB
 	}
 	t.Cleanup(func() {
 		select {
-		case <-w.Done():
+		case <-w.done:
 		case <-time.After(5 * time.Second):
 			t.Errorf("Watcher did not stop after the test context was canceled")
 		}

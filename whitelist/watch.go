@@ -48,7 +48,7 @@ type Watcher struct {
 	dir    string // parent directory of path, watched with fsnotify
 	logger *slog.Logger
 	timing timing
-	done   chan struct{} // closed when the watch goroutine has exited
+	done   chan struct{} // closed when the watch goroutine has exited (tests wait for it)
 
 	cur         atomic.Pointer[snapshot] // never nil after Watch succeeded
 	reloads     atomic.Uint64
@@ -123,12 +123,10 @@ func (w *Watcher) Contains(list, email string) bool {
 	return false
 }
 
-// InAny reports whether email is on at least one list of the current List.
-func (w *Watcher) InAny(email string) bool { return w.List().InAny(email) }
-
-// ListsOf returns the lists of the current List that contain email; see
-// List.ListsOf.
-func (w *Watcher) ListsOf(email string) []string { return w.List().ListsOf(email) }
+// ListsOf returns the names of the lists of the current List that contain
+// email: MainList first when the main list contains it, then named lists in
+// sorted order; nil when no list contains email.
+func (w *Watcher) ListsOf(email string) []string { return w.List().listsOf(email) }
 
 // Ready reports whether a List is loaded. It is true for every Watcher that
 // Watch returned, and false for a nil Watcher.
@@ -149,10 +147,6 @@ func (w *Watcher) Stats() Stats {
 		Skipped:     len(s.skipped),
 	}
 }
-
-// Done returns a channel that is closed when the Watcher has stopped after
-// its context was done. The last List stays available.
-func (w *Watcher) Done() <-chan struct{} { return w.done }
 
 // startFS starts watching the parent directory. It returns nil, after
 // logging, if fsnotify is unavailable; the stat poll then does the work.
