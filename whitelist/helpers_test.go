@@ -59,7 +59,7 @@ func newTestLogger(t *testing.T) (*slog.Logger, *logBuffer) {
 // newTestWatcher watches path with default timing until the test ends.
 func newTestWatcher(t *testing.T, path string) (*Watcher, *logBuffer) {
 	t.Helper()
-	return newTestWatcherTiming(t, path, defaultTiming)
+	return newTestWatcherTiming(t, path, defaultTiming())
 }
 
 // newTestWatcherTiming watches path with timing tm until the test ends, and

@@ -77,6 +77,13 @@ type Watcher struct {
 // converge if the directory is recreated or fsnotify is unavailable. path is
 // opened as given, following symlinks.
 //
+// A file that looks half-written is not believed at once: one that is
+// suddenly empty counts after 0.3 s, and a last line with no "\n" in a file
+// that changed less than 0.7 s ago counts once the file has stayed unchanged
+// that long; until then the last good List stays (at start, the file is
+// loaded without that line). A line cut short by a writer is so never
+// admitted, and every edit still takes effect within a second.
+//
 // A successful reload logs "whitelist reloaded" with the entries per list and
 // the entries added and removed, and each skipped line (at most 100) at Warn
 // level; one that finds the same entries and skipped lines changes nothing
@@ -85,11 +92,13 @@ type Watcher struct {
 // later event or poll reloads the file when it returns. A nil logger
 // discards log output.
 func Watch(ctx context.Context, path string, logger *slog.Logger) (*Watcher, error) {
-	return watch(ctx, path, logger, defaultTiming)
+	return watch(ctx, path, logger, defaultTiming())
 }
 
-// defaultTiming is the timing of Watch.
-var defaultTiming = timing{debounce: debounceDelay, poll: pollWatching, pollLost: pollLost, emptyGrace: emptyGrace, cutGrace: cutGrace}
+// defaultTiming returns the timing of Watch.
+func defaultTiming() timing {
+	return timing{debounce: debounceDelay, poll: pollWatching, pollLost: pollLost, emptyGrace: emptyGrace, cutGrace: cutGrace}
+}
 
 func watch(ctx context.Context, path string, logger *slog.Logger, t timing) (*Watcher, error) {
 	if logger == nil {
