@@ -112,3 +112,19 @@ func TestWatchOldUnterminatedFileLoadsAtOnce(t *testing.T) {
 		t.Errorf("just after Watch: %s or %s refused, want both admitted", alice, bob)
 	}
 }
+
+// TestWatchFutureModTimeUnterminatedApplies checks that a file whose
+// modification time lies in the future (a skewed clock) and whose last line
+// has no "\n" still counts as written within 1 s: the grace then runs from
+// when doorman first saw the file as it is.
+func TestWatchFutureModTimeUnterminatedApplies(t *testing.T) {
+	t.Parallel()
+	path := tempWhitelist(t, alice+"\n")
+	w, _ := newTestWatcher(t, path)
+	writeFile(t, path, alice+"\n"+bob)
+	future := time.Now().Add(time.Hour)
+	if err := os.Chtimes(path, future, future); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, holds(w, []string{alice, bob}, nil))
+}
