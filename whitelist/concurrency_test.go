@@ -43,7 +43,7 @@ func TestWatchConcurrentReaders(t *testing.T) {
 						if !w.Contains(MainList, always) || !slices.Equal(w.ListsOf(always), []string{MainList, "gpt4"}) {
 							missing.Add(1)
 						}
-						if w.Contains(MainList, never) || w.InAny(never) || w.Contains("gpt4", never) {
+						if w.Contains(MainList, never) || w.ListsOf(never) != nil || w.Contains("gpt4", never) {
 							wrong.Add(1)
 						}
 					}

@@ -67,3 +67,18 @@ func watchNewFile(t *testing.T, content string) (string, *Watcher) {
 	w, _ := newTestWatcher(t, path)
 	return path, w
 }
+
+// TestWatchSkippedLineLoggedASCII checks that a skipped line is logged
+// ASCII-escaped: a Kelvin sign (U+212A) must not read as a plain "K".
+func TestWatchSkippedLineLoggedASCII(t *testing.T) {
+	t.Parallel()
+	path := tempWhitelist(t, alice+"\n\u212Aate@example.com\n")
+	_, lb := newTestWatcher(t, path)
+	recs := lb.records(t, "whitelist line skipped")
+	if len(recs) != 1 {
+		t.Fatalf("skipped records = %v, want 1", recs)
+	}
+	if got, want := recs[0]["text"], `"\u212aate@example.com"`; got != want {
+		t.Errorf("logged text = %s, want %s", got, want)
+	}
+}

@@ -59,7 +59,7 @@ func newTestLogger(t *testing.T) (*slog.Logger, *logBuffer) {
 // newTestWatcher watches path with default timing until the test ends.
 func newTestWatcher(t *testing.T, path string) (*Watcher, *logBuffer) {
 	t.Helper()
-	return newTestWatcherTiming(t, path, timing{debounce: debounceDelay, poll: pollWatching, pollLost: pollLost, emptyGrace: emptyGrace})
+	return newTestWatcherTiming(t, path, defaultTiming())
 }
 
 // newTestWatcherTiming watches path with timing tm until the test ends, and
@@ -73,7 +73,7 @@ func newTestWatcherTiming(t *testing.T, path string, tm timing) (*Watcher, *logB
 	}
 	t.Cleanup(func() {
 		select {
-		case <-w.Done():
+		case <-w.done:
 		case <-time.After(5 * time.Second):
 			t.Errorf("Watcher did not stop after the test context was canceled")
 		}

@@ -25,18 +25,21 @@ type LineError struct {
 	Reason string // why the line was skipped, e.g. "not an email address"
 }
 
-// Error returns e.g. `line 7: not an email address: "bob"`. Text longer than
-// 80 bytes is cut and followed by "...".
+// Error returns e.g. `line 7: not an email address: "bob"`. The text is
+// quoted in ASCII, every other character escaped (a Kelvin sign shows as
+// \u212a, not as a "K" look-alike); text longer than 80 bytes is cut and
+// followed by "...".
 func (e LineError) Error() string {
 	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Reason, quoteShort(e.Text))
 }
 
-// quoteShort quotes s with Go syntax, cut to maxShown bytes.
+// quoteShort quotes s with Go syntax in ASCII only (strconv.QuoteToASCII),
+// cut to maxShown bytes.
 func quoteShort(s string) string {
 	if len(s) <= maxShown {
-		return fmt.Sprintf("%q", s)
+		return fmt.Sprintf("%+q", s)
 	}
-	return fmt.Sprintf("%q...", s[:maxShown])
+	return fmt.Sprintf("%+q...", s[:maxShown])
 }
 
 // Parse reads a whole whitelist file from r. Lines that are neither blank,
@@ -51,33 +54,42 @@ func quoteShort(s string) string {
 // err is non-nil only when reading r fails or r holds more than 256 MiB;
 // then l is nil and must not be used.
 func Parse(r io.Reader) (l *List, skipped []LineError, err error) {
-	return parse(r, maxFileSize)
+	p, err := parse(r, maxFileSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, skipped = p.list(true)
+	return l, skipped, nil
 }
 
 // maxFileSize bounds a whitelist file. keySet's offsets are uint32, and no
 // real list comes near it: 100,000 addresses are about 2.3 MB.
 const maxFileSize = 256 << 20
 
-// parse is Parse for a file of at most limit bytes. It reads r line by line
-// through a 4 KiB buffer, so that even a file of one huge line costs little
-// memory.
-func parse(r io.Reader, limit int64) (*List, []LineError, error) {
+// parse reads a file of at most limit bytes line by line through a 4 KiB
+// buffer, so that even a file of one huge line costs little memory. A last
+// line with no "\n" is kept aside, unparsed, for the caller to decide on
+// (see parser.list): it may be a line that a writer has not finished.
+func parse(r io.Reader, limit int64) (*parser, error) {
 	lr := &io.LimitedReader{R: r, N: limit + 1}
 	p := newParser()
 	br := bufio.NewReaderSize(lr, maxLine)
 	for n := 1; ; n++ {
 		line, size, err := readLine(br)
-		if size > 0 {
+		eof := errors.Is(err, io.EOF)
+		switch {
+		case eof && lr.N == 0:
+			return nil, fmt.Errorf("read whitelist: larger than %d bytes", limit)
+		case eof && size > 0:
+			p.tail = &pending{n: n, raw: bytes.Clone(line), size: size}
+		case size > 0:
 			p.line(n, line, size)
 		}
-		if errors.Is(err, io.EOF) && lr.N == 0 {
-			return nil, nil, fmt.Errorf("read whitelist: larger than %d bytes", limit)
-		}
-		if errors.Is(err, io.EOF) {
-			return p.finish(), p.skipped, nil
+		if eof {
+			return p, nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("read line %d: %w", n, err)
+			return nil, fmt.Errorf("read line %d: %w", n, err)
 		}
 	}
 }
@@ -111,6 +123,14 @@ type parser struct {
 	cur       *collected            // the list being filled; nil after a malformed header
 	badHeader int                   // line of the malformed header in effect, if cur is nil
 	skipped   []LineError
+	tail      *pending // the last line, if it has no "\n"; not parsed yet
+}
+
+// pending is a line kept aside: line n, size bytes long, its first
+// maxLine bytes in raw.
+type pending struct {
+	n, size int
+	raw     []byte
 }
 
 // collected is one list's keys, in file order, duplicates included.
@@ -172,6 +192,15 @@ func (p *parser) entry(n int, s string) {
 
 func (p *parser) skip(n int, s, reason string) {
 	p.skipped = append(p.skipped, LineError{Line: n, Text: s, Reason: reason})
+}
+
+// list returns the List and the skipped lines, with the unterminated last
+// line (p.tail) if withTail is set and without it otherwise. Call it once.
+func (p *parser) list(withTail bool) (*List, []LineError) {
+	if withTail && p.tail != nil {
+		p.line(p.tail.n, p.tail.raw, p.tail.size)
+	}
+	return p.finish(), p.skipped
 }
 
 // finish builds the List: each list's sets, and the sorted named lists.

@@ -200,6 +200,11 @@ func TestLineErrorError(t *testing.T) {
 		{LineError{7, "bob", reasonNotAddress}, `line 7: not an email address: "bob"`},
 		{LineError{2, "a\x00b", reasonControl}, `line 2: control character: "a\x00b"`},
 		{LineError{3, strings.Repeat("x", 100), "line too long (100 bytes)"}, `line 3: line too long (100 bytes): "` + strings.Repeat("x", 80) + `"...`},
+		// Non-ASCII is escaped, so that a look-alike never reads as the letter it mimics.
+		{LineError{4, "\u212Aate@example.com", reasonNonASCII}, `line 4: non-ASCII character: "\u212aate@example.com"`},
+		{LineError{5, "\u0430lice@example.com", reasonNonASCII}, `line 5: non-ASCII character: "\u0430lice@example.com"`},
+		{LineError{6, "[gpt\u0034\u0301]", reasonBadHeader}, `line 6: invalid section header: "[gpt4\u0301]"`},
+		{LineError{7, strings.Repeat("x", 79) + "\u212A", reasonNonASCII}, `line 7: non-ASCII character: "` + strings.Repeat("x", 79) + `\xe2"...`},
 	}
 	for _, tt := range tests {
 		var err error = tt.err
@@ -244,12 +249,52 @@ func TestParseSizeLimit(t *testing.T) {
 		if size >= 18 {
 			in = "alice@example.com\n" + strings.Repeat("#", size-18)
 		}
-		l, _, err := parse(strings.NewReader(in), 100)
+		p, err := parse(strings.NewReader(in), 100)
 		if wantErr := size > 100; (err != nil) != wantErr {
 			t.Errorf("parse(%d bytes, limit 100) error = %v, want error %v", size, err, wantErr)
 		}
-		if err == nil && size >= 18 && !l.Contains(MainList, "alice@example.com") {
+		if err != nil {
+			continue
+		}
+		if l, _ := p.list(true); size >= 18 && !l.Contains(MainList, "alice@example.com") {
 			t.Errorf("parse(%d bytes, limit 100) lost alice", size)
+		}
+	}
+}
+
+// TestParseUnterminatedLastLine checks that parse keeps a last line with no
+// "\n" aside, and that list adds it only when asked to.
+func TestParseUnterminatedLastLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in       string
+		held     bool     // a last line is kept aside
+		without  []string // main list without it
+		withTail []string // main list with it
+	}{
+		{"a@example.com\nb@example.co", true, []string{"a@example.com"}, []string{"a@example.com", "b@example.co"}},
+		{"a@example.com\nb@example.com\n", false, []string{"a@example.com", "b@example.com"}, []string{"a@example.com", "b@example.com"}},
+		{"a@example.com\r", true, nil, []string{"a@example.com"}},
+		{"\xef\xbb\xbfa@example.com", true, nil, []string{"a@example.com"}},
+		{"", false, nil, nil},
+	}
+	for _, tt := range tests {
+		for _, withTail := range []bool{false, true} {
+			p, err := parse(strings.NewReader(tt.in), maxFileSize)
+			if err != nil {
+				t.Fatalf("parse(%q) error = %v", tt.in, err)
+			}
+			if held := p.tail != nil; held != tt.held {
+				t.Errorf("parse(%q): last line kept aside = %v, want %v", tt.in, held, tt.held)
+			}
+			l, skipped := p.list(withTail)
+			want := tt.without
+			if withTail {
+				want = tt.withTail
+			}
+			if got := dump(l)[MainList]; fmt.Sprint(got) != fmt.Sprint(want) || len(skipped) != 0 {
+				t.Errorf("parse(%q).list(%v) = %q, %v skipped; want %q, none", tt.in, withTail, got, skipped, want)
+			}
 		}
 	}
 }

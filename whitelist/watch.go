@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,11 +21,12 @@ const (
 	pollWatching  = 2 * time.Second        // safety-net stat poll while the directory is watched
 	pollLost      = 500 * time.Millisecond // stat poll while the directory watch is lost
 	emptyGrace    = 300 * time.Millisecond // how long an emptied file may stay empty before it counts
+	cutGrace      = 700 * time.Millisecond // how long a file ending in a line with no "\n" must stay unchanged before that line counts
 )
 
 // timing is a Watcher's delays; tests shorten them.
 type timing struct {
-	debounce, poll, pollLost, emptyGrace time.Duration
+	debounce, poll, pollLost, emptyGrace, cutGrace time.Duration
 }
 
 // Stats is a Watcher's counters, for metrics.
@@ -48,7 +48,7 @@ type Watcher struct {
 	dir    string // parent directory of path, watched with fsnotify
 	logger *slog.Logger
 	timing timing
-	done   chan struct{} // closed when the watch goroutine has exited
+	done   chan struct{} // closed when the watch goroutine has exited (tests wait for it)
 
 	cur         atomic.Pointer[snapshot] // never nil after Watch succeeded
 	reloads     atomic.Uint64
@@ -59,7 +59,10 @@ type Watcher struct {
 	stat       os.FileInfo // of path at the last load attempt; nil if it could not be stat'ed
 	lost       bool        // the directory watch is lost and was logged
 	targetDir  string      // directory of path's symlink target, also watched when not dir
+	renames    *renameLog  // which Creates in dir are renames; nil without fsnotify or off Linux
 	emptySince time.Time   // when a reload first found the file empty; zero otherwise
+	cutStat    os.FileInfo // of the file when a reload last found its last line unterminated
+	cutSeen    time.Time   // when a reload first found the file as cutStat describes it
 }
 
 // Watch loads the whitelist file at path, then keeps it current until ctx is
@@ -74,6 +77,13 @@ type Watcher struct {
 // converge if the directory is recreated or fsnotify is unavailable. path is
 // opened as given, following symlinks.
 //
+// A file that looks half-written is not believed at once: one that is
+// suddenly empty counts after 0.3 s, and a last line with no "\n" in a file
+// that changed less than 0.7 s ago counts once the file has stayed unchanged
+// that long; until then the last good List stays (at start, the file is
+// loaded without that line). A line cut short by a writer is so never
+// admitted, and every edit still takes effect within a second.
+//
 // A successful reload logs "whitelist reloaded" with the entries per list and
 // the entries added and removed, and each skipped line (at most 100) at Warn
 // level; one that finds the same entries and skipped lines changes nothing
@@ -82,7 +92,12 @@ type Watcher struct {
 // later event or poll reloads the file when it returns. A nil logger
 // discards log output.
 func Watch(ctx context.Context, path string, logger *slog.Logger) (*Watcher, error) {
-	return watch(ctx, path, logger, timing{debounce: debounceDelay, poll: pollWatching, pollLost: pollLost, emptyGrace: emptyGrace})
+	return watch(ctx, path, logger, defaultTiming())
+}
+
+// defaultTiming returns the timing of Watch.
+func defaultTiming() timing {
+	return timing{debounce: debounceDelay, poll: pollWatching, pollLost: pollLost, emptyGrace: emptyGrace, cutGrace: cutGrace}
 }
 
 func watch(ctx context.Context, path string, logger *slog.Logger, t timing) (*Watcher, error) {
@@ -91,12 +106,12 @@ func watch(ctx context.Context, path string, logger *slog.Logger, t timing) (*Wa
 	}
 	w := &Watcher{path: path, dir: filepath.Dir(path), logger: logger, timing: t, done: make(chan struct{})}
 	w.stat = statOrNil(path) // a change before the watch starts shows in the poll
-	l, skipped, err := load(path)
+	l, skipped, wait, err := w.read()
 	if err != nil {
 		return nil, fmt.Errorf("whitelist: %w", err)
 	}
-	w.apply(l, skipped)
-	go w.run(ctx, w.startFS())
+	w.apply(l, skipped) // without a last line that may be cut short: fewer entries until it counts, never a wrong one
+	go w.run(ctx, w.startFS(), wait)
 	return w, nil
 }
 
@@ -117,12 +132,10 @@ func (w *Watcher) Contains(list, email string) bool {
 	return false
 }
 
-// InAny reports whether email is on at least one list of the current List.
-func (w *Watcher) InAny(email string) bool { return w.List().InAny(email) }
-
-// ListsOf returns the lists of the current List that contain email; see
-// List.ListsOf.
-func (w *Watcher) ListsOf(email string) []string { return w.List().ListsOf(email) }
+// ListsOf returns the names of the lists of the current List that contain
+// email: MainList first when the main list contains it, then named lists in
+// sorted order; nil when no list contains email.
+func (w *Watcher) ListsOf(email string) []string { return w.List().listsOf(email) }
 
 // Ready reports whether a List is loaded. It is true for every Watcher that
 // Watch returned, and false for a nil Watcher.
@@ -144,10 +157,6 @@ func (w *Watcher) Stats() Stats {
 	}
 }
 
-// Done returns a channel that is closed when the Watcher has stopped after
-// its context was done. The last List stays available.
-func (w *Watcher) Done() <-chan struct{} { return w.done }
-
 // startFS starts watching the parent directory. It returns nil, after
 // logging, if fsnotify is unavailable; the stat poll then does the work.
 func (w *Watcher) startFS() *fsnotify.Watcher {
@@ -156,6 +165,7 @@ func (w *Watcher) startFS() *fsnotify.Watcher {
 		w.logger.Warn("whitelist watch failed, polling instead", "path", w.path, "err", err)
 		return nil
 	}
+	w.renames = newRenameLog()
 	w.addDir(fw)
 	w.followTarget(fw)
 	return fw
@@ -189,6 +199,9 @@ func (w *Watcher) followTarget(fw *fsnotify.Watcher) {
 // addDir adds the parent directory to fw; it logs only the first failure.
 func (w *Watcher) addDir(fw *fsnotify.Watcher) bool {
 	err := fw.Add(w.dir)
+	if err == nil {
+		w.renames.add(w.dir)
+	}
 	if err != nil && !w.lost {
 		w.logger.Warn("whitelist watch failed, polling instead", "path", w.path, "err", err)
 	}
@@ -196,16 +209,19 @@ func (w *Watcher) addDir(fw *fsnotify.Watcher) bool {
 	return err == nil
 }
 
-// run reloads on directory events and polls, until ctx is done.
-func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
+// run reloads on directory events and polls, and after wait if it is not
+// 0, until ctx is done.
+func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher, wait time.Duration) {
 	defer close(w.done)
 	var events <-chan fsnotify.Event // nil (never ready) without fsnotify
 	var errs <-chan error
 	if fw != nil {
 		defer fw.Close()
+		defer w.renames.close()
 		events, errs = fw.Events, fw.Errors
 	}
 	burst := newBurst(w.timing.debounce)
+	burst.retry(wait)
 	poll := time.NewTicker(w.pollEvery(fw))
 	defer poll.Stop()
 	for {
@@ -231,27 +247,24 @@ func (w *Watcher) run(ctx context.Context, fw *fsnotify.Watcher) {
 			burst.add() // events may have been lost
 		case <-burst.timer.C:
 			burst.pending = false
-			if wait := w.reload(); wait > 0 {
-				burst.timer.Reset(wait) // an emptied file: look again before believing it
-				burst.pending = true
-			}
+			burst.retry(w.reload()) // a file that may be half-written: look again before believing it
 			w.followTarget(fw)
 		case <-poll.C:
-			w.poll(fw)
+			burst.retry(w.poll(fw))
 			poll.Reset(w.pollEvery(fw))
 		}
 	}
 }
 
-// movedIn reports whether ev is the arrival of a file renamed within the
-// directory (inotify pairs its two halves by a cookie) at path, or of a new
-// link at the first step of path's relative symlink, as a Kubernetes
-// ConfigMap update swaps ..data. Such a file was written in full before it
-// was renamed, so it is read at once. Any other event waits for the
-// debounce, since a file written in place, or created and then written, may
-// still be incomplete.
+// movedIn reports whether ev is the arrival of a file renamed into the
+// directory at path, or of a new link at the first step of path's relative
+// symlink, as a Kubernetes ConfigMap update swaps ..data. Such a file was
+// written in full before it was renamed, so it is read at once. Any other
+// event waits for the debounce, since a file written in place, or created
+// and then written, may still be incomplete. It asks the renameLog about
+// every Create in the directory, so that none stays behind in it.
 func (w *Watcher) movedIn(ev fsnotify.Event) bool {
-	if !ev.Has(fsnotify.Create) || renamedFrom(ev) == "" {
+	if !ev.Has(fsnotify.Create) || filepath.Dir(ev.Name) != w.dir || !w.renames.wasRenamed(filepath.Base(ev.Name)) {
 		return false
 	}
 	if ev.Name == filepath.Join(w.dir, filepath.Base(w.path)) {
@@ -265,30 +278,15 @@ func (w *Watcher) movedIn(ev fsnotify.Event) bool {
 	return ev.Name == filepath.Join(w.dir, first)
 }
 
-// renamedFrom returns the old name of a Create that completes a rename, or
-// "". fsnotify keeps it unexported and shows it only in Event.String, as
-// `CREATE "new" ← "old"` (v1.10). Should that text change, every reload
-// waits for the debounce again — slower, never wrong — and
-// TestWatchRenameSkipsDebounce fails.
-func renamedFrom(ev fsnotify.Event) string {
-	_, old, ok := strings.Cut(ev.String(), " ← ")
-	if !ok {
-		return ""
-	}
-	name, err := strconv.Unquote(old)
-	if err != nil {
-		return ""
-	}
-	return name
-}
-
 // burst coalesces directory events: the reload runs delay after the first
 // event of a burst. Every event is followed by a reload that starts after it,
-// and a steady stream of events cannot postpone reloads indefinitely.
+// and a steady stream of events cannot postpone reloads indefinitely: the
+// timer is only ever moved earlier.
 type burst struct {
 	timer   *time.Timer
 	delay   time.Duration
-	pending bool // timer is running
+	pending bool      // timer is running
+	due     time.Time // when it fires, if pending
 }
 
 func newBurst(delay time.Duration) *burst {
@@ -298,17 +296,28 @@ func newBurst(delay time.Duration) *burst {
 }
 
 // now makes the reload run at once, whether or not a burst is pending.
-func (b *burst) now() {
-	b.timer.Reset(0)
-	b.pending = true
+func (b *burst) now() { b.at(0) }
+
+// add notes an event: the reload runs within delay.
+func (b *burst) add() { b.at(b.delay) }
+
+// retry makes a reload run within d, if d is not 0: a reload that found
+// the file not yet complete looks again.
+func (b *burst) retry(d time.Duration) {
+	if d > 0 {
+		b.at(d)
+	}
 }
 
-// add notes an event: it starts the timer unless it is running.
-func (b *burst) add() {
-	if !b.pending {
-		b.timer.Reset(b.delay)
-		b.pending = true
+// at makes the reload run within d: it starts the timer unless it fires
+// sooner.
+func (b *burst) at(d time.Duration) {
+	due := time.Now().Add(d)
+	if b.pending && !due.Before(b.due) {
+		return
 	}
+	b.timer.Reset(d)
+	b.pending, b.due = true, due
 }
 
 // pollEvery returns the stat poll interval: short while no directory watch
@@ -321,30 +330,31 @@ func (w *Watcher) pollEvery(fw *fsnotify.Watcher) time.Duration {
 }
 
 // poll restores a lost directory watch, and reloads if the watch was restored
-// or os.Stat of path changed since the last load.
-func (w *Watcher) poll(fw *fsnotify.Watcher) {
+// or os.Stat of path changed since the last load. It returns reload's retry.
+func (w *Watcher) poll(fw *fsnotify.Watcher) (retry time.Duration) {
 	if fw != nil && len(fw.WatchList()) == 0 && w.addDir(fw) {
 		w.logger.Info("whitelist watch restored", "path", w.path)
-		w.reload()
-		return
+		return w.reload()
 	}
 	if !sameStat(w.stat, statOrNil(w.path)) || !w.emptySince.IsZero() {
-		w.reload()
+		return w.reload()
 	}
+	return 0
 }
 
 // reload reads the file and makes it current, or keeps the last good List.
-// A file that is suddenly empty is most likely an editor between truncating
-// and writing it: reload keeps the current List and returns how long to wait
-// before reading again; once the file has stayed empty for the grace time,
-// the empty list applies (emptying the file still revokes everyone, within
-// a second).
+// A file that is suddenly empty, or that ends in a line with no "\n" and
+// changed a moment ago, is most likely a writer in the middle of its work
+// (see complete.go): reload keeps the current List and returns how long to
+// wait before reading again. Once the grace is over, the file counts as it
+// is (emptying the file still revokes everyone, and a last line with no
+// "\n" applies, within a second).
 func (w *Watcher) reload() (retry time.Duration) {
 	w.stat = statOrNil(w.path)
 	if wait := w.emptyWait(); wait > 0 {
 		return wait
 	}
-	l, skipped, err := load(w.path)
+	l, skipped, wait, err := w.read()
 	if err != nil {
 		level := slog.LevelError
 		if errors.Is(err, fs.ErrNotExist) {
@@ -352,37 +362,14 @@ func (w *Watcher) reload() (retry time.Duration) {
 		}
 		w.logger.Log(context.Background(), level, "whitelist reload failed", "path", w.path, "err", err)
 		w.failures.Add(1)
-		return
+		return 0
+	}
+	if wait > 0 {
+		w.logger.Debug("whitelist last line unterminated, waiting", "path", w.path, "wait", wait)
+		return wait
 	}
 	w.apply(l, skipped)
 	return 0
-}
-
-// emptyWait returns how much longer to wait before an empty file counts, or
-// 0 when the file is not empty, the current List is, or the grace is over.
-func (w *Watcher) emptyWait() time.Duration {
-	if w.stat == nil || w.stat.Size() != 0 || w.List().empty() {
-		w.emptySince = time.Time{}
-		return 0
-	}
-	if w.emptySince.IsZero() {
-		w.emptySince = time.Now()
-	}
-	if left := w.timing.emptyGrace - time.Since(w.emptySince); left > 0 {
-		return left
-	}
-	w.emptySince = time.Time{}
-	return 0
-}
-
-// load opens path, following symlinks, and parses it.
-func load(path string) (*List, []LineError, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err // *fs.PathError names the path
-	}
-	defer f.Close()
-	return parse(f, maxFileSize)
 }
 
 // statOrNil returns os.Stat of path, or nil if it fails.

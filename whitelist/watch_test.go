@@ -62,75 +62,6 @@ func TestWatchConfigMapSwap(t *testing.T) {
 	waitFor(t, time.Second, holds(w, []string{alice}, []string{bob}))
 }
 
-// TestWatchRenameSkipsDebounce checks that a file renamed into place, or a
-// ConfigMap's ..data swap, is read at once, while writes in place and a
-// file created after a delete wait for the debounce (an hour here, so
-// that only the immediate path can make the change show).
-func TestWatchRenameSkipsDebounce(t *testing.T) {
-	t.Parallel()
-	hour := timing{debounce: time.Hour, poll: time.Hour, pollLost: time.Hour, emptyGrace: emptyGrace}
-	t.Run("rename into place", func(t *testing.T) {
-		t.Parallel()
-		path := tempWhitelist(t, alice+"\n")
-		w, _ := newTestWatcherTiming(t, path, hour)
-		replaceFile(t, path, bob+"\n")
-		waitFor(t, 2*time.Second, holds(w, []string{bob}, []string{alice}))
-	})
-	t.Run("ConfigMap swap", func(t *testing.T) {
-		t.Parallel()
-		cm := newConfigMapDir(t, "..2024_x", alice+"\n")
-		w, _ := newTestWatcherTiming(t, cm.path(), hour)
-		cm.swap(t, "..2024_y", bob+"\n")
-		waitFor(t, 2*time.Second, holds(w, []string{bob}, []string{alice}))
-	})
-	waits := map[string]func(t *testing.T, path string){
-		"write in place": func(t *testing.T, path string) { writeFile(t, path, bob+"\n") },
-		"delete and create": func(t *testing.T, path string) {
-			if err := os.Remove(path); err != nil {
-				t.Fatal(err)
-			}
-			writeFile(t, path, bob+"\n")
-		},
-		"moved away, then created": func(t *testing.T, path string) {
-			if err := os.Rename(path, filepath.Join(t.TempDir(), "old.txt")); err != nil {
-				t.Fatal(err)
-			}
-			writeFile(t, path, bob+"\n")
-		},
-		"another file moved out, then created": func(t *testing.T, path string) {
-			other := filepath.Join(filepath.Dir(path), "other.txt")
-			writeFile(t, other, "")
-			if err := os.Remove(path); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Rename(other, filepath.Join(t.TempDir(), "other.txt")); err != nil {
-				t.Fatal(err)
-			}
-			writeFile(t, path, bob+"\n")
-		},
-		"rename of another file": func(t *testing.T, path string) {
-			other := filepath.Join(filepath.Dir(path), "other.txt")
-			writeFile(t, other, "")
-			if err := os.Rename(other, other+".old"); err != nil {
-				t.Fatal(err)
-			}
-			writeFile(t, path, bob+"\n")
-		},
-	}
-	for name, edit := range waits {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			path := tempWhitelist(t, alice+"\n")
-			w, _ := newTestWatcherTiming(t, path, hour)
-			edit(t, path)
-			time.Sleep(300 * time.Millisecond)
-			if !holds(w, []string{alice}, []string{bob})() {
-				t.Errorf("%s: read before the debounce, want the old list until then", name)
-			}
-		})
-	}
-}
-
 func TestWatchVanishThenReturn(t *testing.T) {
 	t.Parallel()
 	path := tempWhitelist(t, alice+"\n")
@@ -211,7 +142,7 @@ func TestWatchDirectoryRecreated(t *testing.T) {
 	}
 	path := filepath.Join(dir, "whitelist.txt")
 	writeFile(t, path, alice+"\n")
-	w, lb := newTestWatcherTiming(t, path, timing{debounce: debounceDelay, poll: 100 * time.Millisecond, pollLost: 50 * time.Millisecond, emptyGrace: emptyGrace})
+	w, lb := newTestWatcherTiming(t, path, timing{debounce: debounceDelay, poll: 100 * time.Millisecond, pollLost: 50 * time.Millisecond, emptyGrace: emptyGrace, cutGrace: cutGrace})
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -357,11 +288,11 @@ func TestWatchCancelStops(t *testing.T) {
 	}
 	cancel()
 	select {
-	case <-w.Done():
+	case <-w.done:
 	case <-time.After(time.Second):
-		t.Fatal("Done() not closed within 1s of cancel")
+		t.Fatal("the Watcher did not stop within 1s of cancel")
 	}
-	if !w.Contains(MainList, alice) || len(w.ListsOf(alice)) != 1 || !w.InAny(alice) || w.List() == nil {
+	if !w.Contains(MainList, alice) || len(w.ListsOf(alice)) != 1 || w.List() == nil {
 		t.Errorf("after stop: the last List is not served")
 	}
 }

@@ -89,20 +89,10 @@ func (l *List) Contains(list, email string) bool {
 	return ok && s.contains(email)
 }
 
-// InAny reports whether email is on at least one list, main or named.
-func (l *List) InAny(email string) bool {
-	for _, s := range l.sets {
-		if s.contains(email) {
-			return true
-		}
-	}
-	return false
-}
-
-// ListsOf returns the names of the lists that contain email: MainList first
+// listsOf returns the names of the lists that contain email: MainList first
 // when the main list contains it, then named lists in sorted order. It returns
 // nil when no list contains email.
-func (l *List) ListsOf(email string) []string {
+func (l *List) listsOf(email string) []string {
 	var out []string
 	if l.Contains(MainList, email) {
 		out = append(out, MainList)
