@@ -79,6 +79,7 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, m *metrics, logger *slog.Log
 		b.Fatal(err)
 	}
 	valid := "doorman=" + cookie.Value
+	floods := forgedFloods(b, wl)
 	cases := []struct {
 		name, path, cookie string
 		want               int
@@ -87,6 +88,8 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, m *metrics, logger *slog.Log
 		{"valid cookie, not on list", "/auth", valid, 401},
 		{"invalid cookie", "/auth", "doorman=" + strings.Repeat("A", 180), 401},
 		{"no cookie", "/auth", "", 401},
+		{"forged flood, 3414 short", "/auth", floods[0], 401},
+		{"forged flood, 300 well-formed", "/auth", floods[1], 401},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
@@ -105,4 +108,22 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, m *metrics, logger *slog.Log
 			}
 		})
 	}
+}
+
+// forgedFloods are 60 KiB Cookie headers stuffed with session cookies of
+// doorman's name that doorman never minted: 3,414 short junk values, and
+// 300 well-formed ones signed with a key doorman does not hold.
+func forgedFloods(b *testing.B, wl auth.Allowlist) [2]string {
+	b.Helper()
+	foreign, err := auth.New(auth.Config{ClientID: "x", Allowlist: wl, Keys: [][]byte{bytes.Repeat([]byte("f"), 32)}, CookieName: "doorman", CookieTTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	forged, err := foreign.SessionCookie("user3.42@example.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	short := strings.Repeat("doorman=AAAAAAAA; ", 3414)
+	wellFormed := strings.Repeat("doorman="+forged.Value+"; ", 300)
+	return [2]string{strings.TrimSuffix(short, "; "), strings.TrimSuffix(wellFormed, "; ")}
 }

@@ -637,7 +637,8 @@ func TestSecurityCookie(t *testing.T) {
 		{"duplicate: user of another list then listed user", td, []string{"doorman=" + carol + "; doorman=" + v}, 200, alice},
 		{"duplicate: two Cookie lines, forged first", td, []string{"doorman=" + flipAt(v, 0), "doorman=" + v}, 200, alice},
 		{"duplicate: two forged", td, []string{"doorman=" + flipAt(v, 0) + "; doorman=" + flipHighBit(v, end)}, 401, none},
-		{"5000 junk pairs then valid", td, []string{strings.Repeat("doorman=x; ", 5000) + "doorman=" + v}, 200, alice},
+		{"3 junk pairs then valid", td, []string{strings.Repeat("doorman=x; ", 3) + "doorman=" + v}, 200, alice},
+		{"5000 junk pairs then valid: only the first four are looked at", td, []string{strings.Repeat("doorman=x; ", 5000) + "doorman=" + v}, 401, none},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

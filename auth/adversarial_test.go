@@ -144,7 +144,7 @@ func TestAdversarialFindSession(t *testing.T) {
 		{"list chosen by the first list parameter", "/auth?list=gpt4&list=", []string{"doorman=" + alice + "; doorman=" + carol}, "carol@example.com"},
 		{"encoded list name names no list", "/auth?list=%67pt4", []string{"doorman=" + carol}, ""},
 		{"list after a fragment-like suffix", "/auth?x=%23&list=gpt4", []string{"doorman=" + carol}, "carol@example.com"},
-		{"1000 junk pairs then valid", "/auth", []string{strings.Repeat("doorman=AAAA; ", 1000) + "doorman=" + alice}, "alice@example.com"},
+		{"valid after 1000 junk pairs is not looked at", "/auth", []string{strings.Repeat("doorman=AAAA; ", 1000) + "doorman=" + alice}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,7 +63,7 @@ type Config struct {
 	RedirectDomains []string // hosts rd may point to (CONTRACT §3); empty means relative paths only
 	PublicURL       string   // doorman's public base URL; "" means relative URLs
 
-	HTTPClient *http.Client     // for Google's keys; nil means a client on http.DefaultTransport with a 10 s timeout
+	HTTPClient *http.Client     // for Google's keys, each fetch bounded by its Timeout (10 s when zero); nil means a client on http.DefaultTransport with a 10 s timeout
 	Observer   Observer         // told each decision, for metrics; nil means none
 	Logger     *slog.Logger     // nil means discard
 	Now        func() time.Time // nil means time.Now

@@ -18,6 +18,11 @@ const maxCallbackBody = 64 << 10
 // csrfCookie is the double-submit cookie Google Identity Services sets.
 const csrfCookie = "g_csrf_token"
 
+// statusClientClosed is nginx's status for a request whose client closed
+// the connection before the answer: what the request log records for a
+// sign-in abandoned by its visitor. Nobody receives it.
+const statusClientClosed = 499
+
 // Page is the data a handler renders a page with. doorman's renderer adds
 // what only the presentation needs (language, layout) around it.
 type Page struct {
@@ -125,14 +130,26 @@ func (h *Handler) admit(c echo.Context, id identity, nonces []nonceEntry, list, 
 	return c.Redirect(http.StatusSeeOther, orHome(rd))
 }
 
-// refused logs a refused sign-in and returns the error page for it.
+// refused logs a refused sign-in and returns the error page for it; a
+// sign-in its visitor abandoned goes to abandoned instead.
 func (h *Handler) refused(c echo.Context, err error, email string) error {
+	if errors.Is(err, errAbandoned) {
+		return h.abandoned(c, err)
+	}
 	var rf *Refusal
 	if !errors.As(err, &rf) {
 		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
 	}
 	h.logRefusal(c, rf, email)
 	return echo.NewHTTPError(refusalStatus(rf)).SetInternal(err)
+}
+
+// abandoned ends a sign-in whose visitor hung up while doorman waited for
+// Google's keys. It is not a refusal (the token was never judged) and not
+// Google failing: one debug line, nothing counted, no page for nobody.
+func (h *Handler) abandoned(c echo.Context, err error) error {
+	h.logger.Debug("sign-in abandoned", "detail", err.Error(), "client_ip", c.RealIP())
+	return c.NoContent(statusClientClosed)
 }
 
 // logRefusal writes the one "sign-in refused" event line and counts it.

@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,6 +21,23 @@ import (
 // maxCookieLen caps an encoded cookie value; securecookie refuses longer ones
 // before doing any work.
 const maxCookieLen = 4096
+
+// minCookieLen is the length of the shortest value securecookie can accept:
+// the padded base64 of "d|v|" and a 32-byte HMAC-SHA256.
+const minCookieLen = 48
+
+// maxSessionCookies is how many cookies of the session cookie's name a
+// request may carry for doorman to look at: any valid one among the first
+// four counts, the rest are not looked at, so that a request stuffed with
+// forged cookies costs no more than four bad ones.
+const maxSessionCookies = 4
+
+// errForgedCookie is why a value that doorman did not mint is refused. It
+// is static: refusing a forged value must cost no allocation.
+var (
+	errForgedCookie  = errors.New("cookie is malformed or does not verify with any key")
+	errForgedSession = fmt.Errorf("%w: %w", ErrNoSession, errForgedCookie)
+)
 
 // Session is what the session cookie carries.
 type Session struct {
@@ -35,16 +55,31 @@ type sessionWire struct {
 
 // codec encodes and decodes one kind of cookie with securecookie:
 // HMAC-SHA256 signed, AES-256 encrypted, JSON serialised. The first key
-// signs, every key verifies.
+// signs, every key verifies. A value is decoded by securecookie only once
+// its HMAC has been found to match one key, by a check that costs no
+// allocation, so that a forged value is cheap to refuse.
 type codec struct {
-	name   string // cookie name, bound into the MAC
-	codecs []securecookie.Codec
+	name      string // cookie name, bound into the MAC
+	macPrefix []byte // name + "|": securecookie's MAC is over "name|date|value"
+	hashKeys  [][]byte
+	codecs    []securecookie.Codec
+	b64       *base64.Encoding // securecookie's alphabet, strict
+	scratch   sync.Pool        // *macScratch
+}
+
+// macScratch is the memory one MAC check reuses: the value as bytes, its
+// decoding, an HMAC under every key and the sum.
+type macScratch struct {
+	raw  []byte
+	data []byte
+	macs []hash.Hash
+	sum  []byte
 }
 
 // newCodec derives a separate pair of keys for purpose from every secret,
 // so a cookie of one kind never decodes as another.
 func newCodec(secrets [][]byte, purpose, name string, ttl time.Duration) (*codec, error) {
-	c := &codec{name: name}
+	c := &codec{name: name, macPrefix: []byte(name + "|"), b64: base64.URLEncoding.Strict()}
 	for i, secret := range secrets {
 		hashKey, err := hkdf.Key(sha256.New, secret, nil, "doorman "+purpose+" hmac-sha256", 32)
 		if err != nil {
@@ -59,8 +94,23 @@ func newCodec(secrets [][]byte, purpose, name string, ttl time.Duration) (*codec
 			MaxAge(int(ttl / time.Second)).
 			MaxLength(maxCookieLen)
 		c.codecs = append(c.codecs, sc)
+		c.hashKeys = append(c.hashKeys, hashKey)
 	}
+	c.scratch.New = c.newScratch
 	return c, nil
+}
+
+// newScratch allocates a macScratch for c's keys.
+func (c *codec) newScratch() any {
+	s := &macScratch{
+		raw:  make([]byte, 0, maxCookieLen),
+		data: make([]byte, c.b64.DecodedLen(maxCookieLen)),
+		sum:  make([]byte, 0, sha256.Size),
+	}
+	for _, k := range c.hashKeys {
+		s.macs = append(s.macs, hmac.New(sha256.New, k))
+	}
+	return s
 }
 
 // encode signs and encrypts v with the first key.
@@ -68,23 +118,68 @@ func (c *codec) encode(v any) (string, error) {
 	return securecookie.EncodeMulti(c.name, v, c.codecs[:1]...)
 }
 
-// decode verifies and decrypts value into dst, trying every key.
+// decode verifies and decrypts value into dst with the key whose HMAC it
+// carries. securecookie verifies the HMAC again, with the timestamp, before
+// it decrypts: signer only spares it the values that cannot verify.
 func (c *codec) decode(value string, dst any) error {
-	if len(value) > maxCookieLen {
-		return errors.New("cookie too long")
+	key, ok := c.signer(value)
+	if !ok {
+		return errForgedCookie
 	}
-	// securecookie decodes base64 leniently: the spare bits of the last
-	// character could be flipped without breaking the MAC. Only the exact
-	// encoding doorman minted counts.
-	if _, err := base64.URLEncoding.Strict().DecodeString(value); err != nil {
-		return errors.New("cookie is not canonical base64")
+	return c.codecs[key].Decode(c.name, value, dst)
+}
+
+// signer returns the index of the key under which value carries a valid
+// HMAC, or false. It does not allocate. Before any HMAC it refuses a
+// length securecookie cannot have written, base64 that is not exactly the
+// encoding doorman minted (securecookie's lenient base64 would let the
+// spare bits of the last character flip without breaking the MAC), and a
+// decoding not of securecookie's shape "date|value|mac".
+func (c *codec) signer(value string) (int, bool) {
+	if len(value) < minCookieLen || len(value) > maxCookieLen || len(value)%4 != 0 {
+		return 0, false
 	}
-	for _, sc := range c.codecs {
-		if sc.Decode(c.name, value, dst) == nil {
-			return nil
+	s := c.scratch.Get().(*macScratch)
+	defer c.scratch.Put(s)
+	s.raw = append(s.raw[:0], value...)
+	n, err := c.b64.Decode(s.data, s.raw)
+	if err != nil {
+		return 0, false
+	}
+	signed, mac, ok := splitSigned(s.data[:n])
+	if !ok {
+		return 0, false
+	}
+	for i, h := range s.macs {
+		h.Reset()
+		h.Write(c.macPrefix)
+		h.Write(signed)
+		if hmac.Equal(h.Sum(s.sum[:0]), mac) {
+			return i, true
 		}
 	}
-	return errors.New("cookie does not verify with any key")
+	return 0, false
+}
+
+// splitSigned splits a decoded securecookie value "date|value|mac" into
+// the signed part "date|value" and the mac, as securecookie does (the mac
+// may contain '|'), and checks that the date is decimal digits, the value
+// is not empty and the mac is 32 bytes.
+func splitSigned(b []byte) (signed, mac []byte, ok bool) {
+	date := bytes.IndexByte(b, '|')
+	if date < 1 || date > 19 {
+		return nil, nil, false
+	}
+	for _, d := range b[:date] {
+		if d < '0' || d > '9' {
+			return nil, nil, false
+		}
+	}
+	end := bytes.IndexByte(b[date+1:], '|') + date + 1
+	if end <= date+1 || len(b)-end-1 != sha256.Size {
+		return nil, nil, false
+	}
+	return b[:end], b[end+1:], true
 }
 
 // encodeSession returns the cookie value for s.
@@ -95,8 +190,17 @@ func (c *codec) encodeSession(s Session) (string, error) {
 // decodeSession returns the session in value if it verifies and has not
 // expired at now.
 func (c *codec) decodeSession(value string, now time.Time) (Session, error) {
+	key, ok := c.signer(value)
+	if !ok {
+		return Session{}, errForgedSession
+	}
+	return c.openSession(key, value, now)
+}
+
+// openSession decodes value, whose HMAC verifies under key, in full.
+func (c *codec) openSession(key int, value string, now time.Time) (Session, error) {
 	var w sessionWire
-	if err := c.decode(value, &w); err != nil {
+	if err := c.codecs[key].Decode(c.name, value, &w); err != nil {
 		return Session{}, fmt.Errorf("%w: %w", ErrNoSession, err)
 	}
 	if w.Email == "" || now.Unix() >= w.Expires {
@@ -107,9 +211,11 @@ func (c *codec) decodeSession(value string, now time.Time) (Session, error) {
 
 // findSession returns the first valid session in r's cookies. With
 // onList, only a session whose email is on list counts. Several cookies may
-// share the name (different domains or paths); any valid one counts.
+// share the name (different domains or paths); any valid one among the
+// first maxSessionCookies counts, and the rest are not looked at.
 func (h *Handler) findSession(r *http.Request, list string, onList bool) (*verifiedSession, bool) {
 	now := h.now().Unix()
+	looked := 0
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
@@ -121,6 +227,9 @@ func (h *Handler) findSession(r *http.Request, list string, onList bool) (*verif
 			vs, ok := h.verifySession(v, now)
 			if ok && (!onList || h.allow.Contains(list, vs.session.Email)) {
 				return vs, true
+			}
+			if looked++; looked == maxSessionCookies {
+				return nil, false
 			}
 		}
 	}

@@ -1,13 +1,11 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -21,8 +19,6 @@ const (
 	maxTokenLen = 8 << 10
 	// clockSkew is how far in the future iat and nbf may be.
 	clockSkew = 60 * time.Second
-	// maxKeysBody caps Google's key document.
-	maxKeysBody = 1 << 20
 )
 
 // Refusal is why a sign-in was refused, as a stable reason code for logs
@@ -52,46 +48,58 @@ type identity struct {
 // Google's published keys; checkClaims does everything idtoken does not.
 type verifier struct {
 	validator *idtoken.Validator
+	keys      *keyFetcher // the transport of validator's key fetches
 	clientID  string
 	hd        string
 	now       func() time.Time
 }
 
-// newVerifier builds a verifier whose key fetches go through client, with
-// failures to reach Google marked so they answer 503, not 401.
+// newVerifier builds a verifier whose key fetches go through client's
+// transport, shared and timed out by a keyFetcher after client's Timeout.
+// The client handed to idtoken has no Timeout of its own: when it fires,
+// net/http replaces the transport's error with its own, and a hang would
+// read as a bad token.
 func newVerifier(ctx context.Context, client *http.Client, clientID, hd string, now func() time.Time, onFetchFailure func()) (*verifier, error) {
 	base := client.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	keys := newKeyFetcher(base, client.Timeout, onFetchFailure)
 	wrapped := *client
-	wrapped.Transport = keyFetchTransport{base: base, onFailure: onFetchFailure}
+	wrapped.Transport, wrapped.Timeout = keys, 0
 	v, err := idtoken.NewValidator(ctx, option.WithHTTPClient(&wrapped))
 	if err != nil {
 		return nil, err
 	}
-	return &verifier{validator: v, clientID: clientID, hd: hd, now: now}, nil
+	return &verifier{validator: v, keys: keys, clientID: clientID, hd: hd, now: now}, nil
 }
 
 // verify returns the identity in raw if raw is a valid Google ID token for
-// this client whose nonce satisfies nonceOK. Errors are *Refusal.
+// this client whose nonce satisfies nonceOK. Errors are *Refusal, or
+// errAbandoned when ctx was cancelled while Google's keys were awaited.
 func (v *verifier) verify(ctx context.Context, raw string, nonceOK func(string) bool) (identity, error) {
 	if err := precheck(raw); err != nil {
 		return identity{}, err
 	}
-	p, err := v.validator.Validate(ctx, raw, "")
+	noted, note := withFetchNote(ctx)
+	p, err := v.validator.Validate(noted, raw, "")
 	if err != nil {
-		return identity{}, v.classify(raw, err)
+		return identity{}, v.classify(raw, note.failure(), err)
 	}
 	return checkClaims(p, claimRules{clientID: v.clientID, hd: v.hd, now: v.now(), nonceOK: nonceOK})
 }
 
-// classify turns an idtoken error into a Refusal: unreachable Google, an
-// expired token, or anything else as bad_token.
-func (v *verifier) classify(raw string, err error) error {
-	var kf *keyFetchError
-	if errors.As(err, &kf) {
-		return &Refusal{Reason: "google_unreachable", Detail: kf.Error(), err: ErrGoogleUnavailable}
+// classify turns an idtoken error into a Refusal, going by the key fetch's
+// own failure when there was one: a visitor who hung up meanwhile is
+// errAbandoned; a failed fetch, or a request deadline that passed while
+// Google was slow, is google_unreachable. Otherwise an expired token is
+// expired, and anything else bad_token.
+func (v *verifier) classify(raw string, fetchErr, err error) error {
+	switch {
+	case errors.Is(fetchErr, context.Canceled):
+		return fmt.Errorf("%w: %w", errAbandoned, fetchErr)
+	case fetchErr != nil:
+		return &Refusal{Reason: "google_unreachable", Detail: fetchErr.Error(), err: ErrGoogleUnavailable}
 	}
 	if p, perr := idtoken.ParsePayload(raw); perr == nil && p.Expires <= v.now().Unix() {
 		return refuse("expired", "token expired at %d", p.Expires)
@@ -227,50 +235,4 @@ func asciiLower(s string) string {
 // asciiEqualFold compares ASCII case-insensitively; non-ASCII bytes must match exactly.
 func asciiEqualFold(a, b string) bool {
 	return len(a) == len(b) && asciiLower(a) == asciiLower(b)
-}
-
-// keyFetchError marks a failure to fetch Google's keys: network error,
-// timeout, non-200 answer or an unusable document.
-type keyFetchError struct{ cause string }
-
-func (e *keyFetchError) Error() string { return "fetch google keys: " + e.cause }
-
-// keyFetchTransport wraps the transport idtoken fetches keys through, so
-// that a fetch failure is recognisable with errors.As.
-type keyFetchTransport struct {
-	base      http.RoundTripper
-	onFailure func() // called once per failed fetch
-}
-
-// RoundTrip fetches Google's key document, reporting a failure to onFailure.
-func (t keyFetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.fetch(req)
-	if err != nil {
-		t.onFailure()
-	}
-	return resp, err
-}
-
-// fetch fetches and checks Google's key document.
-func (t keyFetchTransport) fetch(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil {
-		return nil, &keyFetchError{cause: err.Error()}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, &keyFetchError{cause: resp.Status}
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKeysBody+1))
-	if err != nil || len(body) > maxKeysBody {
-		return nil, &keyFetchError{cause: "unreadable or oversized key document"}
-	}
-	var doc struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if json.Unmarshal(body, &doc) != nil || len(doc.Keys) == 0 {
-		return nil, &keyFetchError{cause: "key document has no keys"}
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, nil
 }

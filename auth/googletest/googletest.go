@@ -20,7 +20,7 @@
 //	tok := s.Token(t, googletest.Claims{Email: "alice@example.com"})
 //	p, err := v.Validate(ctx, tok, s.ClientID)
 //
-// Failure modes (SetKeysStatus, SetUnreachable), key rotation (RotateKey)
+// Failure modes (SetKeysStatus, SetUnreachable, SetKeysHang), key rotation (RotateKey)
 // and hand-made tokens (SignRaw) support negative tests.
 package googletest
 
@@ -67,6 +67,7 @@ type Server struct {
 	keys       []*signingKey // published keys, oldest first; the last one signs
 	nextKid    int           // number of keys generated so far
 	keysStatus int           // status the JWKS endpoint answers with; 0 = 200
+	hang       chan struct{} // non-nil: JWKS requests wait until it is closed
 	down       bool          // simulate a network failure
 	fetches    int           // JWKS requests served
 	proxied    []string      // CONNECT targets the proxy tunneled
@@ -84,6 +85,7 @@ func NewServer(tb testing.TB) *Server {
 	mux.HandleFunc("GET "+iapPath, serveIAP)
 	s.handler = mux
 	s.proxy = startProxy(tb, s)
+	tb.Cleanup(func() { s.SetKeysHang(false) }) // runs first: lets hanging requests end
 	return s
 }
 
@@ -94,10 +96,21 @@ func NewServer(tb testing.TB) *Server {
 // 404. It does NOT look at the Host header, and it ignores SetUnreachable.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// serveCerts answers the RS256 JWKS request and counts it.
+// serveCerts counts the RS256 JWKS request and answers it, once no
+// SetKeysHang holds it.
 func (s *Server) serveCerts(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.fetches++
+	hang := s.hang
+	s.mu.Unlock()
+	if hang != nil {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	s.mu.Lock()
 	status := s.keysStatus
 	body := s.jwksLocked()
 	s.mu.Unlock()
@@ -125,7 +138,9 @@ func writeJWKS(w http.ResponseWriter, body []byte) {
 // in-process with Handler, whatever its host or scheme; nothing goes to the
 // network. Pass it to idtoken.NewValidator with option.WithHTTPClient.
 // While SetUnreachable(true) is in force its requests fail with a
-// *net.OpError wrapping syscall.ECONNREFUSED.
+// *net.OpError wrapping syscall.ECONNREFUSED; a request whose context ends
+// before it is answered (see SetKeysHang) fails with the context's error,
+// as over a network.
 func (s *Server) Client() *http.Client {
 	return &http.Client{Transport: transport{s}}
 }
@@ -148,6 +163,9 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Clone: ServeMux records the matched pattern on the request, and a
 	// RoundTripper must not modify the caller's request.
 	t.s.handler.ServeHTTP(rec, req.Clone(req.Context()))
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
 	resp := rec.Result()
 	resp.Request = req
 	return resp, nil
@@ -170,6 +188,24 @@ func (s *Server) SetUnreachable(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.down = down
+}
+
+// SetKeysHang makes the JWKS endpoint hang, as a Google that accepts the
+// connection and never answers: while in force, each key request is counted
+// (KeyFetches) and then waits, unanswered, until its client gives up (its
+// context ends, or over the proxy its connection closes) or SetKeysHang(false)
+// lets it and every later request be answered as usual. Cleanup releases
+// requests still hanging.
+func (s *Server) SetKeysHang(hang bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case hang && s.hang == nil:
+		s.hang = make(chan struct{})
+	case !hang && s.hang != nil:
+		close(s.hang)
+		s.hang = nil
+	}
 }
 
 // isDown reports whether SetUnreachable(true) is in force.

@@ -1,6 +1,7 @@
 package googletest_test
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -202,4 +203,54 @@ func TestSignRawRejectedByIDToken(t *testing.T) {
 		tok := s.SignRaw(t, header("RS256", "test-key-1"), payload(), "RS256")
 		mustValidate(t, newValidator(t, s.Client()), s, tok)
 	})
+}
+
+func TestSetKeysHang(t *testing.T) {
+	t.Parallel()
+	s := googletest.NewServer(t)
+	tests := []struct {
+		name   string
+		client *http.Client
+	}{
+		{"in-process", s.Client()},
+		{"through the proxy", proxyClient(t, s, true)},
+	}
+	for _, tt := range tests {
+		s.SetKeysHang(true)
+		before := s.KeyFetches()
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, certsURL, nil)
+		resp, err := tt.client.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("%s: GET while hanging = %d, want the request's deadline error", tt.name, resp.StatusCode)
+		} else if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: GET while hanging = %v, want context.DeadlineExceeded", tt.name, err)
+		}
+		if got := s.KeyFetches() - before; got != 1 {
+			t.Errorf("%s: KeyFetches() grew by %d while hanging, want 1", tt.name, got)
+		}
+
+		// A request hanging when SetKeysHang(false) comes is answered.
+		done := make(chan jwks)
+		go func() { done <- fetchJWKS(t, tt.client, certsURL) }()
+		waitFor(t, func() bool { return s.KeyFetches()-before == 2 })
+		s.SetKeysHang(false)
+		if doc := <-done; len(doc.Keys) == 0 {
+			t.Errorf("%s: released request answered no keys", tt.name)
+		}
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
