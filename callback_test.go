@@ -157,7 +157,7 @@ func TestNonceIsSingleUse(t *testing.T) {
 	if first.StatusCode != http.StatusSeeOther {
 		t.Fatalf("first POST = %d, want 303", first.StatusCode)
 	}
-	if left := findCookie(first, "doorman-nonce"); left == nil || left.MaxAge >= 0 {
+	if left := findCookie(first, nc.Name); left == nil || left.MaxAge >= 0 {
 		t.Errorf("used nonce cookie not cleared: %v", left)
 	}
 	// The browser now holds no nonce, so the same token posted again from it

@@ -294,7 +294,7 @@ func TestDemoSaysDemoEverywhere(t *testing.T) {
 	}{
 		{"login", http.MethodGet, "/login", nil, http.StatusOK},
 		{"404", http.MethodGet, "/nope", nil, http.StatusNotFound},
-		{"400", http.MethodGet, "/login?list=a%20b", nil, http.StatusBadRequest},
+		{"400", http.MethodPost, "/demo/signin", url.Values{"email": {"alice@demo.example"}}, http.StatusBadRequest}, // no nonce
 		{"callback is gone", http.MethodPost, "/callback", url.Values{"credential": {"x"}}, http.StatusNotFound},
 	}
 	for _, p := range pages {

@@ -138,7 +138,18 @@ var (
 func (td *testDoorman) login(t *testing.T, query string) (nonce, loginURI string, nonceCookie *http.Cookie) {
 	t.Helper()
 	nonce, loginURI, cookies := loginPage(t, td, query)
-	return nonce, loginURI, cookieNamed(cookies, "doorman-nonce")
+	return nonce, loginURI, nonceCookieOf(cookies)
+}
+
+// nonceCookieOf returns the first of cookies that binds a login page's
+// nonce (each page sets one of its own, "doorman-nonce-<tag>"), or nil.
+func nonceCookieOf(cookies []*http.Cookie) *http.Cookie {
+	for _, c := range cookies {
+		if strings.HasPrefix(c.Name, "doorman-nonce-") {
+			return c
+		}
+	}
+	return nil
 }
 
 // signIn runs the whole sign-in for claims and returns the callback response.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -125,5 +126,25 @@ func TestUnknownListLoggedWithoutSession(t *testing.T) {
 	}
 	if n := strings.Count(td.logs.String(), `"msg":"unknown whitelist list"`); n != 1 {
 		t.Errorf("unknown list logged %d times for 3 requests without a session, want once", n)
+	}
+}
+
+// TestUnknownListBudgetIsNginxs: names a client makes up at /login and
+// /callback spend none of the budget of logged unknown list names, so a
+// typo in nginx's configuration is still logged after a hundred of them.
+func TestUnknownListBudgetIsNginxs(t *testing.T) {
+	t.Parallel()
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\n", nil)
+	alice := td.session(t, "alice@example.com")
+	for i := range 101 {
+		td.do(t, http.MethodGet, fmt.Sprintf("/login?list=junk%d", i), nil, nil, alice)
+		td.do(t, http.MethodPost, fmt.Sprintf("/callback?list=junk%d", i), nil, nil)
+	}
+	if n := strings.Count(td.logs.String(), `"msg":"unknown whitelist list"`); n != 0 {
+		t.Errorf("client-chosen names logged %d times as unknown lists, want 0", n)
+	}
+	td.do(t, http.MethodGet, "/auth?list=gtp4", nil, nil)
+	if !strings.Contains(td.logs.String(), `"msg":"unknown whitelist list","path":`) || !strings.Contains(td.logs.String(), `"list":"gtp4"`) {
+		t.Errorf("nginx's typo gtp4 not logged after 101 client-chosen names:\n%s", td.logs.String())
 	}
 }

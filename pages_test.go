@@ -61,9 +61,20 @@ func TestLoginPage(t *testing.T) {
 			t.Errorf("two login pages got the same nonce %q", a)
 		}
 	})
-	t.Run("malformed list name is 400", func(t *testing.T) {
-		if resp, _ := td.do(t, http.MethodGet, "/login?list=a%20b", nil, nil); resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("GET /login?list=a%%20b = %d, want 400", resp.StatusCode)
+	t.Run("malformed list names are dropped, never reflected", func(t *testing.T) {
+		for _, list := range []string{"a%20b", "../whitelist", url.QueryEscape(`"><script>alert(1)</script>`), strings.Repeat("x", 3000)} {
+			resp, body := td.do(t, http.MethodGet, "/login?list="+list+"&rd=/x", nil, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET /login?list=%.40s = %d, want 200", list, resp.StatusCode)
+			}
+			if loginURI := loginURIAttr.FindStringSubmatch(body); loginURI == nil || loginURI[1] != "https://auth.example.com/callback?rd=%2Fx" {
+				t.Errorf("GET /login?list=%.40s: login_uri = %v, want the list dropped and rd kept", list, loginURI)
+			}
+			for _, raw := range []string{"<script>", "../whitelist", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"} {
+				if strings.Contains(body, raw) {
+					t.Errorf("GET /login?list=%.40s: page reflects %q", list, raw)
+				}
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"net/http"
 	"regexp"
 	"slices"
@@ -19,17 +20,20 @@ func TestPagesInEveryLanguage(t *testing.T) {
 		name, path string
 		cookies    []*http.Cookie
 		want       int
+		method     string // GET when empty
 	}{
-		{"login", "/login?list=gpt4&rd=%2Fx", nil, 200},
-		{"signed in", "/", []*http.Cookie{alice}, 200},
-		{"403", "/login?list=gpt4&rd=%2Fx", []*http.Cookie{alice}, 403},
-		{"404", "/nope", nil, 404},
-		{"400", "/login?list=a%20b", nil, 400},
+		{"login", "/login?list=gpt4&rd=%2Fx", nil, 200, ""},
+		{"signed in", "/", []*http.Cookie{alice}, 200, ""},
+		{"403", "/login?list=gpt4&rd=%2Fx", []*http.Cookie{alice}, 403, ""},
+		{"404", "/nope", nil, 404, ""},
+		{"400", "/callback", nil, 400, http.MethodPost}, // no CSRF pair
 	}
 	langs := map[string]string{"en": "en", "zh-CN,zh;q=0.9": "zh-CN", "ko-KR": "ko"}
 	for accept, tag := range langs {
 		for _, p := range pages {
-			resp, body := td.do(t, http.MethodGet, p.path, nil, http.Header{"Accept-Language": {accept}}, p.cookies...)
+			method := cmp.Or(p.method, http.MethodGet)
+			hdr := http.Header{"Accept-Language": {accept}, "Content-Type": {"application/x-www-form-urlencoded"}}
+			resp, body := td.do(t, method, p.path, strings.NewReader(""), hdr, p.cookies...)
 			if resp.StatusCode != p.want || !strings.Contains(body, `<html lang="`+tag+`">`) || resp.Header.Get("Content-Language") != tag {
 				t.Errorf("%s in %s: %d, Content-Language %q; want %d and lang %s:\n%s", p.name, tag, resp.StatusCode, resp.Header.Get("Content-Language"), p.want, tag, body)
 			}

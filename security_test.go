@@ -575,10 +575,8 @@ func TestSecurityCookie(t *testing.T) {
 	newKeyed := mintSession(t, rotatedH, "alice@example.com").Value
 	_, _, nonceCookies := loginPage(t, td, "")
 	var nonceValue string
-	for _, c := range nonceCookies {
-		if c.Name == "doorman-nonce" {
-			nonceValue = c.Value
-		}
+	if c := nonceCookieOf(nonceCookies); c != nil {
+		nonceValue = c.Value
 	}
 	if nonceValue == "" {
 		t.Fatal("login page set no doorman-nonce cookie")
@@ -1482,6 +1480,7 @@ type panickingAllowlist struct{}
 
 func (panickingAllowlist) Contains(string, string) bool { panic("allowlist exploded") }
 func (panickingAllowlist) ListsOf(string) []string      { panic("allowlist exploded") }
+func (panickingAllowlist) ReportUnknown(string)         { panic("allowlist exploded") }
 
 // TestSecurityPanic serves doorman over an allowlist that panics: an empty
 // 401 on /auth, a 500 page elsewhere, one log line with a stack, and the

@@ -405,21 +405,29 @@ func TestAdversarialNonceCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Six login pages in a row, each sending back the cookie the last set.
-	var cookie *http.Cookie
-	var nonces []string
-	for range 6 {
-		req := httptest.NewRequest(http.MethodGet, "/login", nil)
-		if cookie != nil {
-			req.AddCookie(cookie)
+	// A browser's cookie jar for doorman's host, as the login pages leave it.
+	jar := map[string]*http.Cookie{}
+	request := func(method, target string) *http.Request {
+		req := httptest.NewRequest(method, target, nil)
+		for _, c := range jar {
+			req.AddCookie(c)
 		}
+		return req
+	}
+	login := func(req *http.Request) string {
 		rec := httptest.NewRecorder()
 		n, err := h.bindNonce(rec, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		nonces = append(nonces, n)
-		cookie = rec.Result().Cookies()[0]
+		for _, c := range rec.Result().Cookies() {
+			if c.MaxAge < 0 {
+				delete(jar, c.Name)
+			} else {
+				jar[c.Name] = c
+			}
+		}
+		return n
 	}
 	live := func(c *http.Cookie) []nonceEntry {
 		req := httptest.NewRequest(http.MethodPost, "/callback", nil)
@@ -428,8 +436,32 @@ func TestAdversarialNonceCookie(t *testing.T) {
 		}
 		return h.liveNonces(req)
 	}
-	if got := live(cookie); len(got) != maxNonces || got[len(got)-1].Value != nonces[5] || got[0].Value != nonces[2] {
-		t.Errorf("after 6 login pages the cookie holds %d nonces, want the last %d", len(got), maxNonces)
+	// Two tabs restored together: both pages are built from the same (empty)
+	// cookies, and both nonces stay usable.
+	first, second := request(http.MethodGet, "/login"), request(http.MethodGet, "/login")
+	a, b := login(first), login(second)
+	got := h.liveNonces(request(http.MethodPost, "/callback"))
+	if !nonceMatcher(got)(a) || !nonceMatcher(got)(b) {
+		t.Errorf("two login pages opened together: live nonces %v, want both %q and %q", got, a, b)
+	}
+	// Ten login pages in a row: only the last maxNonces stay.
+	var nonces []string
+	for i := range 10 {
+		clock.Store(1_800_000_000 + int64(i)) // in order of age
+		nonces = append(nonces, login(request(http.MethodGet, "/login")))
+	}
+	got = h.liveNonces(request(http.MethodPost, "/callback"))
+	if len(got) != maxNonces || len(jar) != maxNonces {
+		t.Errorf("after 10 more login pages: %d live nonces in %d cookies, want %d", len(got), len(jar), maxNonces)
+	}
+	for i, n := range nonces {
+		if want := i >= len(nonces)-maxNonces; nonceMatcher(got)(n) != want {
+			t.Errorf("nonce of login page %d live = %v, want %v", i, !want, want)
+		}
+	}
+	var cookie *http.Cookie
+	for _, c := range jar {
+		cookie = c
 	}
 	tests := []struct {
 		name   string
@@ -439,8 +471,9 @@ func TestAdversarialNonceCookie(t *testing.T) {
 		{"tampered", &http.Cookie{Name: cookie.Name, Value: flip(cookie.Value, len(cookie.Value)/2)}, 0},
 		{"truncated", &http.Cookie{Name: cookie.Name, Value: cookie.Value[:len(cookie.Value)-4]}, 0},
 		{"session cookie as nonce cookie", &http.Cookie{Name: cookie.Name, Value: session.Value}, 0},
-		{"expired", cookie, int64(nonceTTL/time.Second) + 1},
+		{"expired", cookie, int64(nonceTTL/time.Second) + 10},
 		{"under another name", &http.Cookie{Name: "doorman", Value: cookie.Value}, 0},
+		{"under the bare prefix", &http.Cookie{Name: "doorman-nonce", Value: cookie.Value}, 0},
 	}
 	for _, tt := range tests {
 		clock.Store(1_800_000_000 + tt.clock)

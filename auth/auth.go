@@ -42,8 +42,13 @@ const maxVerifiedSessions = 10_000
 // Allowlist reports who is on which list right now. *whitelist.Watcher
 // satisfies it. list "" is the main list.
 type Allowlist interface {
-	// Contains reports whether email is on list; an unknown list contains nobody.
+	// Contains reports whether email is on list; an unknown list contains
+	// nobody. It logs nothing.
 	Contains(list, email string) bool
+	// ReportUnknown logs list if the whitelist has no such list, once per
+	// name per load. Only /auth calls it: nginx's configuration chooses
+	// those names, not clients.
+	ReportUnknown(list string)
 	// ListsOf names every list email is on, main list ("") first; empty if none.
 	ListsOf(email string) []string
 }

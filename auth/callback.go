@@ -105,7 +105,10 @@ func (h *Handler) startSession(c echo.Context, id identity, nonces []nonceEntry)
 		return err
 	}
 	http.SetCookie(c.Response(), cookie)
-	return h.setNonces(c.Response(), without(nonces, id.nonce))
+	if n, ok := findNonce(nonces, id.nonce); ok {
+		h.retireNonce(c.Response(), n)
+	}
+	return nil
 }
 
 // admit finishes a sign-in whose identity is established, by Google

@@ -22,6 +22,8 @@ func (f fakeAllowlist) Contains(list, email string) bool {
 	return false
 }
 
+func (f fakeAllowlist) ReportUnknown(string) {}
+
 func (f fakeAllowlist) ListsOf(email string) []string {
 	var out []string
 	for list := range f {

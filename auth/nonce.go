@@ -5,29 +5,34 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 )
 
 const (
 	// nonceTTL is how long a login page's nonce stays usable.
 	nonceTTL = 10 * time.Minute
-	// maxNonces is how many login pages (tabs) may be open at once.
-	maxNonces = 4
+	// maxNonces is how many login pages (tabs) may be open at once; /login
+	// deletes the oldest nonce cookies beyond it.
+	maxNonces = 8
+	// maxNonceCookies is how many nonce cookies of one request are looked at.
+	maxNonceCookies = 2 * maxNonces
 )
 
-// nonceEntry is one nonce handed to Google by a login page.
+// nonceEntry is one nonce handed to Google by a login page, as carried by
+// its own cookie.
 type nonceEntry struct {
 	Value   string `json:"v"`
 	Expires int64  `json:"x"`
+	cookie  string // the cookie's name
 }
 
-// nonceWire is the nonce cookie's content.
-type nonceWire struct {
-	Nonces []nonceEntry `json:"n"`
-}
-
-// nonceCookieName is the short-lived cookie that binds nonces to the
-// browser. The __Host- prefix pins it to doorman's own host when Secure.
+// nonceCookieName is the prefix of the short-lived cookies that bind nonces
+// to the browser: each login page sets a cookie of its own, named the prefix,
+// "-" and a random tag, so that login pages opened together (a restored
+// session's tabs) never overwrite each other's nonce. The __Host- prefix pins
+// them to doorman's own host when Secure.
 func nonceCookieName(secure bool) string {
 	if secure {
 		return "__Host-doorman-nonce"
@@ -36,81 +41,84 @@ func nonceCookieName(secure bool) string {
 }
 
 // newNonce returns 128 random bits, base64url encoded.
-func newNonce() string {
-	b := make([]byte, 16)
+func newNonce() string { return randomString(16) }
+
+// randomString returns n random bytes, base64url encoded.
+func randomString(n int) string {
+	b := make([]byte, n)
 	rand.Read(b) // never fails (crypto/rand panics on failure)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// liveNonces returns the unexpired nonces bound to this browser.
+// liveNonces returns the unexpired nonces bound to this browser, from at
+// most maxNonceCookies of its nonce cookies.
 func (h *Handler) liveNonces(r *http.Request) []nonceEntry {
-	c, err := r.Cookie(h.nonces.name)
-	if err != nil {
-		return nil
-	}
-	var w nonceWire
-	if h.nonces.decode(c.Value, &w) != nil {
-		return nil
-	}
-	now := h.now().Unix()
-	live := w.Nonces[:0]
-	for _, n := range w.Nonces {
-		if n.Expires > now && n.Value != "" {
+	prefix, now := h.nonces.name+"-", h.now().Unix()
+	var live []nonceEntry
+	seen := 0
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, prefix) {
+			continue
+		}
+		if seen++; seen > maxNonceCookies {
+			break
+		}
+		var n nonceEntry
+		if h.nonces.decode(c.Value, &n) == nil && n.Expires > now && n.Value != "" {
+			n.cookie = c.Name
 			live = append(live, n)
 		}
 	}
 	return live
 }
 
-// bindNonce adds a fresh nonce to the browser's nonce cookie and returns it.
+// bindNonce sets a fresh nonce in a cookie of its own and returns it. It
+// deletes the oldest nonce cookies so that at most maxNonces stay.
 func (h *Handler) bindNonce(w http.ResponseWriter, r *http.Request) (string, error) {
-	nonce := newNonce()
-	entries := append(h.liveNonces(r), nonceEntry{Value: nonce, Expires: h.now().Add(nonceTTL).Unix()})
-	if len(entries) > maxNonces {
-		entries = entries[len(entries)-maxNonces:]
+	n := nonceEntry{Value: newNonce(), Expires: h.now().Add(nonceTTL).Unix()}
+	v, err := h.nonces.encode(n)
+	if err != nil {
+		return "", err
 	}
-	return nonce, h.setNonces(w, entries)
+	live := h.liveNonces(r)
+	slices.SortFunc(live, func(a, b nonceEntry) int { return int(a.Expires - b.Expires) })
+	for _, old := range live[:max(0, len(live)-maxNonces+1)] {
+		h.retireNonce(w, old)
+	}
+	http.SetCookie(w, h.nonceCookie(h.nonces.name+"-"+randomString(6), v, int(nonceTTL/time.Second)))
+	return n.Value, nil
 }
 
-// setNonces writes entries to the nonce cookie, or deletes it when empty.
-func (h *Handler) setNonces(w http.ResponseWriter, entries []nonceEntry) error {
-	value, maxAge := "", -1
-	if len(entries) > 0 {
-		v, err := h.nonces.encode(nonceWire{Nonces: entries})
-		if err != nil {
-			return err
-		}
-		value, maxAge = v, int(nonceTTL/time.Second)
-	}
-	http.SetCookie(w, withExpiry(&http.Cookie{
-		Name: h.nonces.name, Value: value, Path: "/", MaxAge: maxAge,
+// retireNonce deletes the cookie that carries n.
+func (h *Handler) retireNonce(w http.ResponseWriter, n nonceEntry) {
+	http.SetCookie(w, h.nonceCookie(n.cookie, "", -1))
+}
+
+// nonceCookie is a nonce cookie named name: set (maxAge > 0) or deleted.
+func (h *Handler) nonceCookie(name, value string, maxAge int) *http.Cookie {
+	return withExpiry(&http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
 		Secure: h.cookie.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	}))
-	return nil
+	})
 }
 
 // nonceMatcher reports whether a token's nonce is one of entries.
 func nonceMatcher(entries []nonceEntry) func(string) bool {
 	return func(got string) bool {
-		if got == "" {
-			return false
-		}
-		for _, n := range entries {
-			if subtle.ConstantTimeCompare([]byte(n.Value), []byte(got)) == 1 {
-				return true
-			}
-		}
-		return false
+		_, ok := findNonce(entries, got)
+		return ok
 	}
 }
 
-// without returns entries less the one with value v.
-func without(entries []nonceEntry, v string) []nonceEntry {
-	out := make([]nonceEntry, 0, len(entries))
+// findNonce returns the entry whose value is v.
+func findNonce(entries []nonceEntry, v string) (nonceEntry, bool) {
+	if v == "" {
+		return nonceEntry{}, false
+	}
 	for _, n := range entries {
-		if n.Value != v {
-			out = append(out, n)
+		if subtle.ConstantTimeCompare([]byte(n.Value), []byte(v)) == 1 {
+			return n, true
 		}
 	}
-	return out
+	return nonceEntry{}, false
 }

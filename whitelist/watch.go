@@ -120,16 +120,21 @@ func (w *Watcher) List() *List { return w.cur.Load().list }
 
 // Contains reports whether email is on the list named list (MainList for the
 // main list) of the current List; see List.Contains. An unknown list name
-// contains nobody and is logged at Warn level once per name per loaded file
-// (at most 100 names, then one line saying further names are suppressed).
-// Contains takes no lock and does not allocate when list is known.
+// contains nobody. Contains takes no lock, logs nothing and does not
+// allocate.
 func (w *Watcher) Contains(list, email string) bool {
+	return w.cur.Load().list.Contains(list, email)
+}
+
+// ReportUnknown logs list at Warn level if the current List has no list of
+// that name, once per name per loaded file (at most 100 names, then one line
+// saying further names are suppressed). It takes no lock once a name was
+// logged.
+func (w *Watcher) ReportUnknown(list string) {
 	s := w.cur.Load()
-	if set, ok := s.list.sets[list]; ok {
-		return set.contains(email)
+	if _, ok := s.list.sets[list]; !ok {
+		s.unknown.note(w.logger, w.path, list)
 	}
-	s.unknown.note(w.logger, w.path, list)
-	return false
 }
 
 // ListsOf returns the names of the lists of the current List that contain

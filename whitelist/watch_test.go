@@ -190,7 +190,8 @@ func TestWatchUnknownListLoggedOncePerLoad(t *testing.T) {
 	const msg = "unknown whitelist list"
 	for range 10 {
 		for _, list := range []string{"nope", "other", "gpt4", MainList} {
-			w.Contains(list, alice)
+			w.Contains(list, alice) // logs nothing
+			w.ReportUnknown(list)
 		}
 	}
 	if n := lb.count(t, msg); n != 2 {
@@ -198,10 +199,28 @@ func TestWatchUnknownListLoggedOncePerLoad(t *testing.T) {
 	}
 	replaceFile(t, path, alice+"\n"+bob+"\n")
 	waitFor(t, time.Second, holds(w, []string{bob}, nil))
-	w.Contains("nope", alice)
-	w.Contains("nope", alice)
+	w.ReportUnknown("nope")
+	w.ReportUnknown("nope")
 	if n := lb.count(t, msg); n != 3 {
 		t.Errorf("%q logged %d times after a reload, want 3", msg, n)
+	}
+}
+
+// TestWatchContainsLogsNothing: asking about unknown lists spends none of
+// the budget of logged unknown names, which only ReportUnknown (nginx's
+// names, at /auth) may spend.
+func TestWatchContainsLogsNothing(t *testing.T) {
+	t.Parallel()
+	w, lb := newTestWatcher(t, tempWhitelist(t, alice+"\n"))
+	for i := range 200 {
+		w.Contains(fmt.Sprintf("junk%d", i), alice)
+	}
+	if n := lb.count(t, "unknown whitelist list"); n != 0 {
+		t.Errorf("Contains logged %d unknown names, want 0", n)
+	}
+	w.ReportUnknown("gtp4")
+	if n := lb.count(t, "unknown whitelist list"); n != 1 {
+		t.Errorf("after 200 asked-about names, ReportUnknown(gtp4) logged %d lines, want 1", n)
 	}
 }
 
@@ -213,7 +232,7 @@ func TestWatchUnknownListCap(t *testing.T) {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			for i := range 150 {
-				w.Contains(fmt.Sprintf("list%d", (i+g*37)%150), alice)
+				w.ReportUnknown(fmt.Sprintf("list%d", (i+g*37)%150))
 			}
 		}()
 	}
