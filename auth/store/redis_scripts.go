@@ -1,0 +1,196 @@
+package store
+
+import "github.com/redis/go-redis/v9"
+
+// Redis key layout, every key under the prefix P ("doorman:" by default).
+// Times are Unix milliseconds.
+//
+//	P meta             hash   epoch (names this data; set when missing), n (changes so far)
+//	P feed             stream the change feed: epoch, n, kind, id, expires; trimmed to FeedLength
+//	P session:<id>     hash   email, created, expires, seen (0: never), ua, ip; expires with the session
+//	P sessions         zset   live session id → expires
+//	P seen             zset   live session id → last seen, or created if never seen
+//	P email:<email>    zset   one person's live session id → expires; expires with the last of them
+//	P ended            zset   ended session id → expires; members dropped once expired
+//
+// Later: P token:<hash>, P tokens:<email>, P device:<code>, P budget:<email>:<window>.
+//
+// Every change is one Lua script: atomic and one round trip. The scripts
+// build their keys from the prefix, so Redis Cluster is NOT supported.
+// Each script's ARGV starts with the prefix, an epoch to set if the data has
+// none (new or wiped), and the feed length; its own arguments follow.
+
+// scriptLib holds what the scripts share. A session travels as the array
+// {id, email, created, expires, seen, ua, ip}.
+const scriptLib = `
+local p, newEpoch, feedLen = ARGV[1], ARGV[2], ARGV[3]
+local fields = {'email', 'created', 'expires', 'seen', 'ua', 'ip'}
+
+local function get(id)
+	local s = redis.call('HMGET', p .. 'session:' .. id, unpack(fields))
+	if not s[1] then return nil end
+	table.insert(s, 1, id)
+	return s
+end
+
+local function live(s, now)
+	return s and tonumber(s[4]) > tonumber(now)
+end
+
+local function feed(kind, id, expires)
+	local meta = p .. 'meta'
+	redis.call('HSETNX', meta, 'epoch', newEpoch)
+	local n = redis.call('HINCRBY', meta, 'n', 1)
+	local epoch = redis.call('HGET', meta, 'epoch')
+	redis.call('XADD', p .. 'feed', 'MAXLEN', feedLen, '*',
+		'epoch', epoch, 'n', n, 'kind', kind, 'id', id, 'expires', expires)
+end
+
+local function unindex(id, email)
+	redis.call('ZREM', p .. 'sessions', id)
+	redis.call('ZREM', p .. 'seen', id)
+	redis.call('ZREM', p .. 'email:' .. email, id)
+end
+
+local function finish(s)
+	redis.call('DEL', p .. 'session:' .. s[1])
+	unindex(s[1], s[2])
+	redis.call('ZADD', p .. 'ended', s[4], s[1])
+	feed('session_ended', s[1], s[4])
+end
+
+local function purge(now)
+	for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'sessions', '-inf', now)) do
+		local email = redis.call('HGET', p .. 'session:' .. id, 'email')
+		if email then
+			redis.call('ZREM', p .. 'email:' .. email, id)
+			redis.call('DEL', p .. 'session:' .. id)
+		end
+		redis.call('ZREM', p .. 'seen', id)
+	end
+	redis.call('ZREMRANGEBYSCORE', p .. 'sessions', '-inf', now)
+	redis.call('ZREMRANGEBYSCORE', p .. 'ended', '-inf', now)
+end
+`
+
+// scripts are the compiled scripts, one per operation.
+type scripts struct {
+	create, list, end, endAll, idle, touch, snapshot *redis.Script
+}
+
+func newScripts() scripts {
+	return scripts{
+		create:   redis.NewScript(scriptLib + createLua),
+		list:     redis.NewScript(scriptLib + listLua),
+		end:      redis.NewScript(scriptLib + endLua),
+		endAll:   redis.NewScript(scriptLib + endAllLua),
+		idle:     redis.NewScript(scriptLib + idleLua),
+		touch:    redis.NewScript(scriptLib + touchLua),
+		snapshot: redis.NewScript(scriptLib + snapshotLua),
+	}
+}
+
+// createLua: id, email, created, expires, seen, ua, ip → 1, or 0 if the id is taken.
+const createLua = `
+local id, email, created, expires, seen = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+purge(created)
+local key = p .. 'session:' .. id
+if redis.call('EXISTS', key) == 1 or redis.call('ZSCORE', p .. 'ended', id) then return 0 end
+redis.call('HSET', key, 'email', email, 'created', created, 'expires', expires,
+	'seen', seen, 'ua', ARGV[9], 'ip', ARGV[10])
+redis.call('PEXPIREAT', key, expires)
+redis.call('ZADD', p .. 'sessions', expires, id)
+local idle = created
+if tonumber(seen) > tonumber(created) then idle = seen end
+redis.call('ZADD', p .. 'seen', idle, id)
+local ekey = p .. 'email:' .. email
+redis.call('ZADD', ekey, expires, id)
+redis.call('PEXPIREAT', ekey, expires, 'NX')
+redis.call('PEXPIREAT', ekey, expires, 'GT')
+return 1
+`
+
+// listLua: email ("" for everyone), now → the live sessions.
+const listLua = `
+local email, now = ARGV[4], ARGV[5]
+local index = p .. 'sessions'
+if email ~= '' then index = p .. 'email:' .. email end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', index, '(' .. now, '+inf')) do
+	local s = get(id)
+	if live(s, now) then table.insert(out, s) end
+end
+return out
+`
+
+// endLua: email ("" for anyone's), id, now → the ended session, or nil.
+const endLua = `
+local email, id, now = ARGV[4], ARGV[5], ARGV[6]
+local s = get(id)
+if not live(s, now) or (email ~= '' and s[2] ~= email) then return false end
+finish(s)
+purge(now)
+return s
+`
+
+// endAllLua: email, now → the ended sessions.
+const endAllLua = `
+local email, now = ARGV[4], ARGV[5]
+local ekey = p .. 'email:' .. email
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', ekey, '(' .. now, '+inf')) do
+	local s = get(id)
+	if live(s, now) then
+		finish(s)
+		table.insert(out, s)
+	elseif not s then
+		redis.call('ZREM', ekey, id)
+	end
+end
+purge(now)
+return out
+`
+
+// idleLua: cutoff, now → the sessions ended for being idle.
+const idleLua = `
+local cutoff, now = ARGV[4], ARGV[5]
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'seen', '-inf', '(' .. cutoff)) do
+	local s = get(id)
+	if live(s, now) then
+		finish(s)
+		table.insert(out, s)
+	elseif not s then
+		redis.call('ZREM', p .. 'seen', id)
+	end
+end
+purge(now)
+return out
+`
+
+// touchLua: id, seen, id, seen… → nothing. Unknown and ended ids have no
+// session hash and are skipped; times only move forwards.
+const touchLua = `
+for i = 4, #ARGV, 2 do
+	local id, t = ARGV[i], ARGV[i + 1]
+	local key = p .. 'session:' .. id
+	local cur = redis.call('HGET', key, 'seen')
+	if cur and tonumber(t) > tonumber(cur) then
+		redis.call('HSET', key, 'seen', t)
+		redis.call('ZADD', p .. 'seen', 'GT', t, id)
+	end
+end
+return 0
+`
+
+// snapshotLua: now → {epoch, n, last stream id, {ended id, expires, …}}.
+const snapshotLua = `
+local meta = p .. 'meta'
+redis.call('HSETNX', meta, 'epoch', newEpoch)
+local v = redis.call('HMGET', meta, 'epoch', 'n')
+local last = redis.call('XREVRANGE', p .. 'feed', '+', '-', 'COUNT', 1)
+local at = '0-0'
+if last[1] then at = last[1][1] end
+return {v[1], v[2] or '0', at,
+	redis.call('ZRANGEBYSCORE', p .. 'ended', '(' .. ARGV[4], '+inf', 'WITHSCORES')}
+`
