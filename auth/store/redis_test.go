@@ -1,0 +1,156 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"doorman/auth/store"
+	"doorman/auth/store/redistest"
+)
+
+// calls is every Store method, each a call that would work on a healthy
+// store holding session "a1" of alice.
+func calls(s store.Store, now time.Time) map[string]func(ctx context.Context) error {
+	return map[string]func(ctx context.Context) error{
+		"CreateSession": func(ctx context.Context) error {
+			// A new id each time: a frozen Redis may yet run the last call once thawed.
+			id := "new" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			return s.CreateSession(ctx, newSession(id, bob, now))
+		},
+		"LiveSessions": func(ctx context.Context) error { _, err := s.LiveSessions(ctx, alice, now); return err },
+		"EndSession": func(ctx context.Context) error {
+			_, err := s.EndSession(ctx, alice, "a1", store.ReasonUser, now)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // ended by an earlier round
+			}
+			return err
+		},
+		"EndSessionsOf": func(ctx context.Context) error {
+			_, err := s.EndSessionsOf(ctx, "carol@example.com", store.ReasonAdmin, now)
+			return err
+		},
+		"TouchSessions": func(ctx context.Context) error {
+			return s.TouchSessions(ctx, map[string]time.Time{"a1": now})
+		},
+		"EndIdleSessions": func(ctx context.Context) error {
+			_, err := s.EndIdleSessions(ctx, now.Add(-time.Hour), now)
+			return err
+		},
+		"Snapshot": func(ctx context.Context) error { _, err := s.Snapshot(ctx, now); return err },
+		"Changes": func(ctx context.Context) error {
+			v, err := s.Snapshot(ctx, now)
+			if err == nil {
+				_, _, err = s.Changes(ctx, v.Version, 500*time.Millisecond)
+			}
+			return err
+		},
+		"Ping": func(ctx context.Context) error { return s.Ping(ctx) },
+	}
+}
+
+// wantUnavailable runs every call at once and checks that each fails with
+// ErrUnavailable within bound.
+func wantUnavailable(t *testing.T, s store.Store, now time.Time, bound time.Duration) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for name, call := range calls(s, now) {
+		wg.Go(func() {
+			start := time.Now()
+			err := call(t.Context())
+			if took := time.Since(start); !errors.Is(err, store.ErrUnavailable) || took > bound {
+				t.Errorf("%s() = %v after %v, want ErrUnavailable within %v", name, err, took.Round(time.Millisecond), bound)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// wantWorking checks that every call works, waiting up to 2 s for the
+// first one (Ping) to.
+func wantWorking(t *testing.T, s store.Store, now time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for s.Ping(t.Context()) != nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for name, call := range calls(s, now) {
+		if err := call(t.Context()); err != nil {
+			t.Errorf("%s() = %v, want it to work again", name, err)
+		}
+	}
+}
+
+func TestRedisFrozen(t *testing.T) {
+	t.Parallel()
+	srv, now := redistest.Start(t), t0()
+	s := mustOpen(t, srv.URL(), store.Options{})
+	mustCreate(t, s, newSession("a1", alice, now))
+	srv.Freeze(t)
+	wantUnavailable(t, s, now, 3*time.Second)
+	srv.Thaw(t)
+	wantWorking(t, s, now)
+}
+
+func TestRedisKilled(t *testing.T) {
+	t.Parallel()
+	srv, now := redistest.Start(t, redistest.AppendOnly()), t0()
+	s := mustOpen(t, srv.URL(), store.Options{})
+	mustCreate(t, s, newSession("a1", alice, now))
+	srv.Kill(t)
+	wantUnavailable(t, s, now, 3*time.Second)
+	srv.Restart(t)
+	wantWorking(t, s, now)
+	wantLive(t, s, alice, now)
+}
+
+func TestRedisNotThere(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	srv.Stop(t)
+	s := mustOpen(t, srv.URL(), store.Options{})
+	wantUnavailable(t, s, t0(), 3*time.Second)
+	srv.Restart(t)
+	wantWorking(t, s, t0())
+}
+
+func TestRedisOpenURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, dsn string
+	}{
+		{"bad port", "redis://u:s3cret@127.0.0.1:port/0"},
+		{"bad db", "redis://u:s3cret@127.0.0.1:6379/x"},
+		{"bad path", "redis://u:s3cret@127.0.0.1:6379/0/1"},
+		{"bad option", "redis://u:s3cret@127.0.0.1:6379/0?nope=1"},
+		{"bad escape", "rediss://u:s3cret%zz@127.0.0.1:6379/0"},
+	}
+	for _, tt := range tests {
+		s, err := store.Open(t.Context(), tt.dsn, store.Options{})
+		if err == nil {
+			s.Close()
+			t.Errorf("Open(%s) = nil error, want one", tt.name)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%s) = %v, which shows the password", tt.name, err)
+		}
+	}
+}
+
+func TestRedisKeyPrefix(t *testing.T) {
+	t.Parallel()
+	srv, now := redistest.Start(t), t0()
+	a := mustOpen(t, srv.URL(), store.Options{KeyPrefix: "a:"})
+	b := mustOpen(t, srv.URL(), store.Options{KeyPrefix: "b:"})
+	a1 := newSession("a1", alice, now)
+	mustCreate(t, a, a1)
+	wantLive(t, a, alice, now, a1)
+	wantLive(t, b, alice, now)
+	_, err := b.EndSession(t.Context(), "", "a1", store.ReasonAdmin, now)
+	wantErr(t, "EndSession(a1) with another prefix", err, store.ErrNotFound)
+}
