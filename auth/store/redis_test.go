@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"doorman/auth/store"
 	"doorman/auth/store/redistest"
 )
@@ -153,4 +155,33 @@ func TestRedisKeyPrefix(t *testing.T) {
 	wantLive(t, b, alice, now)
 	_, err := b.EndSession(t.Context(), "", "a1", store.ReasonAdmin, now)
 	wantErr(t, "EndSession(a1) with another prefix", err, store.ErrNotFound)
+}
+
+func TestRedisKeysExpire(t *testing.T) {
+	t.Parallel()
+	srv, now := redistest.Start(t), t0()
+	s := mustOpen(t, srv.URL(), store.Options{})
+	a1, a2 := newSession("a1", alice, now), newSession("a2", alice, now)
+	a2.Expires = now.Add(48 * time.Hour)
+	mustCreate(t, s, a1, a2)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer c.Close()
+	tests := []struct {
+		key  string
+		want time.Time
+	}{
+		{"doorman:session:a1", a1.Expires},
+		{"doorman:session:a2", a2.Expires},
+		{"doorman:email:" + alice, a2.Expires},
+	}
+	for _, tt := range tests {
+		got, err := c.PExpireTime(t.Context(), tt.key).Result()
+		if err != nil || got != time.Duration(tt.want.UnixMilli())*time.Millisecond {
+			t.Errorf("PEXPIRETIME %s = %v, %v; want %v", tt.key, got, err, tt.want.UnixMilli())
+		}
+	}
+	mustEnd(t, s, "a1", now)
+	if n, err := c.Exists(t.Context(), "doorman:session:a1").Result(); err != nil || n != 0 {
+		t.Errorf("EXISTS doorman:session:a1 after it ended = %d, %v; want 0", n, err)
+	}
 }

@@ -16,7 +16,7 @@ type Session struct {
 	Created   time.Time // sign-in time
 	Expires   time.Time // absolute end; the record may be dropped after it
 	LastSeen  time.Time // when last used, as told by TouchSessions; zero if never
-	UserAgent string    // the browser's User-Agent, at most maxUserAgent bytes
+	UserAgent string    // the browser's User-Agent, at most 200 bytes (longer ones are cut)
 	IP        string    // the client address; may be empty
 }
 

@@ -82,16 +82,18 @@ type Store interface {
 	// Changes returns the changes made after since, in order, and the
 	// Version to pass next time. When there are none yet it waits for one
 	// up to wait (not at all when wait <= 0), then returns none and since.
-	// It answers ErrResync when since is too old, from another store, or
-	// the zero Version. A change may also arrive that a later Snapshot
+	// It answers ErrResync when since is the zero Version, too old (its
+	// successors were trimmed), or from another store or from before the
+	// store's data started over; Redis may only notice the last two when
+	// the next change arrives. A change may repeat what a later Snapshot
 	// already holds; applying it again must be harmless.
 	Changes(ctx context.Context, since Version, wait time.Duration) ([]Change, Version, error)
 
 	// Ping reports whether the store can be reached and used.
 	Ping(ctx context.Context) error
 
-	// Close releases the store's connections. It does NOT wait for
-	// calls under way; none may be made after it.
+	// Close releases the store's connections. No call may be made
+	// after it.
 	Close() error
 }
 
