@@ -218,7 +218,7 @@ func shoot(t *testing.T, b *chromium, name string) {
 // All of it is CSS: the page's CSP allows no script of doorman's own.
 func TestBrowserLoginWithoutGoogle(t *testing.T) {
 	b := startChromium(t, screenshotWidth, screenshotHeight)
-	td := newTestDoorman(t, "alice@example.com\n", nil)
+	td := startRun(t, "alice@example.com\n")
 	b.call("Network.setBlockedURLs", map[string]any{"urls": []string{"*accounts.google.com*"}}, nil)
 	b.acceptLanguage("en")
 	b.navigate(td.URL + "/login?rd=%2Fx")

@@ -9,10 +9,10 @@ import (
 	"testing"
 )
 
-// parseErr runs parseConfig with a client ID and args, and returns its error.
+// parseErr runs parseOptions with a client ID and args, and returns its error.
 func parseErr(t *testing.T, args []string, env map[string]string) error {
 	t.Helper()
-	_, err := parseConfig(append([]string{"--client-id=x"}, args...), fakeEnv(env), io.Discard)
+	_, err := parseOptions(append([]string{"--client-id=x"}, args...), fakeEnv(env), io.Discard)
 	return err
 }
 
@@ -117,11 +117,11 @@ func TestFlagErrorsNameTheSettingAndHelp(t *testing.T) {
 			t.Parallel()
 			err := parseErr(t, tt.args, tt.env)
 			if err == nil {
-				t.Fatalf("parseConfig(%q) = nil, want an error", tt.args)
+				t.Fatalf("parseOptions(%q) = nil, want an error", tt.args)
 			}
 			for _, w := range tt.want {
 				if msg := err.Error(); !strings.Contains(msg, w) || strings.Contains(msg, "\n") {
-					t.Errorf("parseConfig(%q) error = %q, want one line containing %q", tt.args, msg, w)
+					t.Errorf("parseOptions(%q) error = %q, want one line containing %q", tt.args, msg, w)
 				}
 			}
 		})
@@ -170,16 +170,16 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		documented[name] = [2]string{strings.Trim(strings.TrimSpace(cells[2]), "`"), strings.TrimSpace(cells[3])}
 	}
 	var names []string
-	for _, s := range settings(&config{}) {
-		names = append(names, s.name)
-		doc, ok := documented[s.name]
+	for _, s := range settingsTable(&options{}) {
+		names = append(names, s.Name)
+		doc, ok := documented[s.Name]
 		switch {
 		case !ok:
-			t.Errorf("README's configuration table has no row for --%s", s.name)
-		case doc[0] != s.env:
-			t.Errorf("README: --%s has env %q, want %q", s.name, doc[0], s.env)
-		case s.env != "" && s.def != "" && doc[1] != "`"+s.def+"`":
-			t.Errorf("README: --%s default %s, want `%s`", s.name, doc[1], s.def)
+			t.Errorf("README's configuration table has no row for --%s", s.Name)
+		case doc[0] != s.Env:
+			t.Errorf("README: --%s has env %q, want %q", s.Name, doc[0], s.Env)
+		case s.Env != "" && s.Default != "" && doc[1] != "`"+s.Default+"`":
+			t.Errorf("README: --%s default %s, want `%s`", s.Name, doc[1], s.Default)
 		}
 	}
 	for name := range documented {
@@ -195,7 +195,7 @@ func TestUnknownEnvWarnings(t *testing.T) {
 		"PATH=/usr/bin", "DOORMAN_GOOGLE_CLIENT_ID=x", "DOORMAN_CLIENT_ID=y", "DOORMAN_COOKIE_DOMIAN=.example.com",
 		"DOORMAN_DEMO=1", "DOORMAN_LISTEN=", "DOORMAN_EMPTY=", "doorman_listen=x", "DOORMAN_FROBNICATE=1",
 	}
-	got := unknownEnv(environ)
+	got := settingsTable(&options{}).UnknownEnv("DOORMAN_", environ)
 	want := []string{
 		"DOORMAN_CLIENT_ID is set, but doorman reads no such variable: did you mean DOORMAN_GOOGLE_CLIENT_ID (--client-id)?",
 		"DOORMAN_COOKIE_DOMIAN is set, but doorman reads no such variable: did you mean DOORMAN_COOKIE_DOMAIN (--cookie-domain)?",
@@ -203,6 +203,6 @@ func TestUnknownEnvWarnings(t *testing.T) {
 		"DOORMAN_FROBNICATE is set, but doorman reads no such variable (doorman --help lists them)",
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("unknownEnv() =\n%q\nwant\n%q", got, want)
+		t.Errorf("UnknownEnv() =\n%q\nwant\n%q", got, want)
 	}
 }

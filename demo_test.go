@@ -121,8 +121,8 @@ func TestDemoFlow(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/demo/" {
 		t.Fatalf("sign in as alice = %d %q, want 303 /demo/", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if c := findCookie(resp, demoCookieName); c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
-		t.Fatalf("demo session cookie = %+v, want an HttpOnly, SameSite=Lax %s cookie", c, demoCookieName)
+	if c := findCookie(resp, auth.DemoCookieName); c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("demo session cookie = %+v, want an HttpOnly, SameSite=Lax %s cookie", c, auth.DemoCookieName)
 	}
 	for _, path := range []string{"/demo/", "/demo/gpt4/"} {
 		if resp, body := d.get(t, path); resp.StatusCode != http.StatusOK || !strings.Contains(body, "alice@demo.example") {
@@ -149,11 +149,11 @@ func TestDemoFlow(t *testing.T) {
 		t.Errorf("login page after sign-out does not say so:\n%s", body)
 	}
 	resp, body := d.signIn(t, "list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "mallory@demo.example")
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "mallory@demo.example") || findCookie(resp, demoCookieName) != nil {
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "mallory@demo.example") || findCookie(resp, auth.DemoCookieName) != nil {
 		t.Errorf("sign in as mallory = %d, want 403 naming her and no session cookie:\n%s", resp.StatusCode, body)
 	}
 	resp, body = d.signIn(t, "list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "bob@demo.example")
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "bob@demo.example") || findCookie(resp, demoCookieName) == nil {
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "bob@demo.example") || findCookie(resp, auth.DemoCookieName) == nil {
 		t.Errorf("sign in as bob for gpt4 = %d, want 403 naming him, with a session cookie for the main list", resp.StatusCode)
 	}
 }
@@ -197,22 +197,22 @@ func TestDemoSignInNeedsTheBoundNonce(t *testing.T) {
 func TestDemoListensOnLoopbackOnly(t *testing.T) {
 	t.Parallel()
 	for _, listen := range []string{"0.0.0.0:5000", ":5000", "[::]:5000", "192.0.2.10:5000", "example.com:5000", "nonsense"} {
-		_, err := parseConfig([]string{"--demo", "--listen=" + listen}, fakeEnv(nil), io.Discard)
+		_, err := parseOptions([]string{"--demo", "--listen=" + listen}, fakeEnv(nil), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "--listen") {
 			t.Errorf("--demo --listen=%s: err = %v, want a refusal naming --listen", listen, err)
 		}
 	}
-	_, err := parseConfig([]string{"--demo"}, fakeEnv(map[string]string{"DOORMAN_LISTEN": "0.0.0.0:5000"}), io.Discard)
+	_, err := parseOptions([]string{"--demo"}, fakeEnv(map[string]string{"DOORMAN_LISTEN": "0.0.0.0:5000"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "DOORMAN_LISTEN") {
 		t.Errorf("--demo with DOORMAN_LISTEN=0.0.0.0:5000: err = %v, want a refusal", err)
 	}
 	for _, listen := range []string{"127.0.0.1:5000", "127.0.0.2:0", "[::1]:5000", "localhost:5000"} {
-		if _, err := parseConfig([]string{"--demo", "--listen=" + listen}, fakeEnv(nil), io.Discard); err != nil {
+		if _, err := parseOptions([]string{"--demo", "--listen=" + listen}, fakeEnv(nil), io.Discard); err != nil {
 			t.Errorf("--demo --listen=%s: %v, want accepted", listen, err)
 		}
 	}
-	if cfg, err := parseConfig([]string{"--demo"}, fakeEnv(nil), io.Discard); err != nil || cfg.listen != "127.0.0.1:5000" {
-		t.Errorf("--demo: listen %q, err %v; want the default 127.0.0.1:5000", cfg.listen, err)
+	if o, err := parseOptions([]string{"--demo"}, fakeEnv(nil), io.Discard); err != nil || o.listen != "127.0.0.1:5000" {
+		t.Errorf("--demo: listen %q, err %v; want the default 127.0.0.1:5000", o.listen, err)
 	}
 }
 
@@ -253,26 +253,26 @@ func TestDemoCookieNeverValidInNormalRun(t *testing.T) {
 	unused := filepath.Join(dir, "never-created.key")
 	d := startDemo(t, map[string]string{"DOORMAN_SECRET_FILE": secretFile}, "--secret-file="+unused)
 	resp, _ := d.signIn(t, "", "alice@demo.example")
-	demo := findCookie(resp, demoCookieName)
+	demo := findCookie(resp, auth.DemoCookieName)
 	if demo == nil {
-		t.Fatalf("demo sign-in set no %s cookie", demoCookieName)
+		t.Fatalf("demo sign-in set no %s cookie", auth.DemoCookieName)
 	}
 	for _, p := range []string{secretFile, unused} {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the demo touched the secret file %s (stat: %v)", p, err)
 		}
 	}
-	if demoCookieName == "doorman" || demoCookieName == "__Secure-doorman" {
-		t.Errorf("demo cookie name %q is a normal run's default", demoCookieName)
+	if auth.DemoCookieName == "doorman" || auth.DemoCookieName == "__Secure-doorman" {
+		t.Errorf("demo cookie name %q is a normal run's default", auth.DemoCookieName)
 	}
-	keys, _, err := auth.LoadOrCreateKeys(secretFile)
-	if err != nil {
+	if _, _, err := auth.LoadOrCreateKeys(secretFile); err != nil { // the keys a normal run then loads
 		t.Fatal(err)
 	}
-	for _, name := range []string{"doorman", demoCookieName} {
-		td := newTestDoorman(t, "alice@demo.example\n", func(c *auth.Config) { c.Keys, c.CookieName = keys, name })
-		forged := &http.Cookie{Name: name, Value: demo.Value}
-		if resp, _ := td.do(t, http.MethodGet, "/auth", nil, nil, forged); resp.StatusCode != http.StatusUnauthorized {
+	for _, name := range []string{"doorman", auth.DemoCookieName} {
+		td := startRun(t, "alice@demo.example\n", "--secret-file="+secretFile, "--cookie-name="+name)
+		req, _ := http.NewRequest(http.MethodGet, td.URL+"/auth", nil)
+		req.AddCookie(&http.Cookie{Name: name, Value: demo.Value})
+		if resp, _ := readBody(t, http.DefaultClient, req); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("normal run (cookie name %q) GET /auth with the demo cookie = %d, want 401", name, resp.StatusCode)
 		}
 	}
@@ -317,15 +317,18 @@ func TestDemoSaysDemoEverywhere(t *testing.T) {
 
 func TestDemoRoutesAbsentInNormalRun(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@demo.example\n", nil)
-	alice := td.session(t, "alice@demo.example")
-	_, login := td.do(t, http.MethodGet, "/login", nil, nil)
-	nonce := nonceAttr.FindStringSubmatch(login)[1]
+	td := startRun(t, "alice@demo.example\n")
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get, _ := http.NewRequest(http.MethodGet, td.URL+"/login", nil)
+	_, login := readBody(t, client, get)
+	nonce := regexp.MustCompile(`data-nonce="([^"]+)"`).FindStringSubmatch(login)[1]
 	form := url.Values{"email": {"alice@demo.example"}, "nonce": {nonce}}
-	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	for _, path := range []string{"/demo/signin", "/demo/", "/demo/gpt4/"} {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
-			resp, _ := td.do(t, method, path, strings.NewReader(form.Encode()), hdr, alice)
+			req, _ := http.NewRequest(method, td.URL+path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, _ := readBody(t, client, req)
 			if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
 				t.Errorf("normal run: %s %s = %d, want 404", method, path, resp.StatusCode)
 			}
@@ -374,5 +377,20 @@ func TestDemoStartPage(t *testing.T) {
 	d.signIn(t, "", "alice@demo.example")
 	if resp, body := d.get(t, "/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Signed in as <strong>alice@demo.example</strong>") {
 		t.Errorf("GET / as alice = %d, want the signed-in page:\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestDemoRefusesOtherHosts: --demo wires in the loopback-Host-only guard,
+// so a DNS-rebinding page or a local proxy reaching the demo's port under
+// another name gets nothing (a 421, and an empty 403 at /auth).
+func TestDemoRefusesOtherHosts(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t, nil)
+	for path, want := range map[string]int{"/login": http.StatusMisdirectedRequest, "/auth": http.StatusForbidden} {
+		req, _ := http.NewRequest(http.MethodGet, d.URL+path, nil)
+		req.Host = "rebound.example.com"
+		if resp, _ := readBody(t, http.DefaultClient, req); resp.StatusCode != want {
+			t.Errorf("demo GET %s with Host rebound.example.com = %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -26,16 +28,16 @@ func TestParseConfigFlagBeatsEnv(t *testing.T) {
 		"DOORMAN_GOOGLE_CLIENT_ID": "from-env", "DOORMAN_LISTEN": "127.0.0.1:7000",
 		"DOORMAN_COOKIE_TTL": "1h", "DOORMAN_COOKIE_SECURE": "false", "DOORMAN_COOKIE_DOMAIN": ".example.com",
 	})
-	cfg, err := parseConfig([]string{"--listen", "127.0.0.1:8000", "--cookie-ttl=2h"}, env, io.Discard)
+	o, err := parseOptions([]string{"--listen", "127.0.0.1:8000", "--cookie-ttl=2h"}, env, io.Discard)
 	if err != nil {
-		t.Fatalf("parseConfig: %v", err)
+		t.Fatalf("parseOptions: %v", err)
 	}
 	checks := []struct{ name, got, want string }{
-		{"listen (flag)", cfg.listen, "127.0.0.1:8000"},
-		{"cookie-ttl (flag)", cfg.cookieTTL.String(), "2h0m0s"},
-		{"client-id (env)", cfg.clientID, "from-env"},
-		{"cookie-name (derived from insecure)", cfg.cookieName, "doorman"},
-		{"redirect-domains (cookie domain)", strings.Join(cfg.redirectDomains, ","), ".example.com"},
+		{"listen (flag)", o.listen, "127.0.0.1:8000"},
+		{"cookie-ttl (flag)", o.auth.CookieTTL.String(), "2h0m0s"},
+		{"client-id (env)", o.auth.ClientID, "from-env"},
+		{"cookie-name (derived from insecure)", o.auth.CookieName, "doorman"},
+		{"redirect-domains (cookie domain)", strings.Join(o.auth.RedirectDomains, ","), ".example.com"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -46,14 +48,14 @@ func TestParseConfigFlagBeatsEnv(t *testing.T) {
 
 func TestParseConfigDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := parseConfig([]string{"--client-id=x"}, fakeEnv(nil), io.Discard)
+	o, err := parseOptions([]string{"--client-id=x"}, fakeEnv(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.listen != "127.0.0.1:5000" || cfg.whitelist != "whitelist.txt" || cfg.secretFile != "doorman.key" ||
-		cfg.cookieName != "__Secure-doorman" || cfg.cookieTTL != 168*time.Hour || !cfg.cookieSecure ||
-		cfg.redirectDomains != nil || cfg.logFormat != "json" {
-		t.Errorf("defaults = %+v", cfg)
+	if o.listen != "127.0.0.1:5000" || o.whitelist != "whitelist.txt" || o.secretFile != "doorman.key" ||
+		o.auth.CookieName != "__Secure-doorman" || o.auth.CookieTTL != 168*time.Hour || !o.auth.CookieSecure ||
+		o.auth.RedirectDomains != nil || o.logFormat != "json" {
+		t.Errorf("defaults = %+v", o)
 	}
 }
 
@@ -288,4 +290,94 @@ func busyAddr(t *testing.T) string {
 	}
 	t.Cleanup(func() { ln.Close() })
 	return ln.Addr().String()
+}
+
+// runningDoorman is a normal run of doorman through run(), in-process, on
+// a free loopback port.
+type runningDoorman struct {
+	URL  string      // http://127.0.0.1:port
+	logs *syncBuffer // its JSON log
+}
+
+// startRun runs doorman (--cookie-secure=false, a client ID, a throwaway
+// secret file) over a whitelist file holding list, with args added, until
+// the test ends.
+func startRun(t *testing.T, list string, args ...string) *runningDoorman {
+	t.Helper()
+	dir := t.TempDir()
+	args = append([]string{"--listen=127.0.0.1:0", "--cookie-secure=false", "--client-id=x",
+		"--whitelist=" + writeFile(t, dir, "whitelist.txt", list, 0o644),
+		"--secret-file=" + filepath.Join(dir, "doorman.key")}, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &runningDoorman{logs: &syncBuffer{}}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, fakeEnv(nil), io.Discard, d.logs) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run() = %v after cancel, want nil", err)
+		}
+	})
+	waitFor(t, 5*time.Second, "doorman started", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("run() = %v before serving; logs:\n%s", err, d.logs.String())
+		default:
+		}
+		return strings.Contains(d.logs.String(), `"msg":"doorman started"`)
+	})
+	d.URL = "http://" + startedAddr(t, strings.NewReader(d.logs.String()))
+	return d
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and readers at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// readBody sends req with client and returns the response with its body read.
+func readBody(t *testing.T, client *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// findCookie returns the first cookie resp sets called name, or nil.
+func findCookie(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -1,7 +1,7 @@
 package auth
 
-// White-box adversarial tests (issue 7, "Hardening"): what the end-to-end
-// tests in ../security_test.go cannot reach directly, grouped by threat.
+// White-box adversarial tests: what the end-to-end tests in
+// security_*_test.go cannot reach directly, grouped by threat.
 
 import (
 	"encoding/base64"

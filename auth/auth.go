@@ -65,7 +65,7 @@ type Config struct {
 	CookieSecure bool          // the cookie's Secure attribute; false also allows http redirects
 
 	HostedDomain    string   // if set, the token's hd claim must equal it (ASCII case-insensitive)
-	RedirectDomains []string // hosts rd may point to (CONTRACT §3); empty means relative paths only
+	RedirectDomains []string // hosts rd may point to (README "Configuration"); empty means relative paths only
 	PublicURL       string   // doorman's public base URL; "" means relative URLs
 
 	HTTPClient *http.Client     // for Google's keys, each fetch bounded by its Timeout (10 s when zero); nil means a client on http.DefaultTransport with a 10 s timeout

@@ -114,3 +114,29 @@ func (h *Handler) demoIdentity(w http.ResponseWriter, r *http.Request) (identity
 	}
 	return identity{Email: email, Subject: "demo:" + email, nonce: nonce}, nonces, nil
 }
+
+// DemoPage handles "GET /demo/" and "GET /demo/<list>/" in demo mode: a
+// stand-in for an app behind nginx. It lets in exactly whom /auth (or
+// /auth?list=<list>) lets in, by the same decision (auth.Handler.Allowed),
+// and sends everyone else to the login page as nginx's error_page would.
+func (h *Handler) DemoPage(c echo.Context) error {
+	list := c.Param("list")
+	if list != "" && !validListName(list) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	email, ok := h.Allowed(c.Request(), list)
+	if !ok {
+		return c.Redirect(http.StatusFound, "/login"+demoSiteQuery(list, c.Request().URL.Path))
+	}
+	return c.Render(http.StatusOK, "demo.html", Page{Email: email, Site: list})
+}
+
+// demoSiteQuery is "?[list=<list>&]rd=<path>", as nginx's error_page passes it.
+func demoSiteQuery(list, path string) string {
+	q := "?"
+	if list != "" {
+		q += "list=" + list + "&"
+	}
+	return q + "rd=" + url.QueryEscape(path)
+}

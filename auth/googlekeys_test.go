@@ -260,7 +260,9 @@ func TestHungUpSignInIsNotGoogleFailing(t *testing.T) {
 	}
 	// Every request is in its handler (its body sent whole) and one waits
 	// on Google: the hang-up cancels the requests' contexts from here on.
-	waitFor(t, func() bool { return started.Load() == 5 && s.google.KeyFetches() >= 1 })
+	waitFor(t, 5*time.Second, "five sign-ins waiting on one key fetch", func() bool {
+		return started.Load() == 5 && s.google.KeyFetches() >= 1
+	})
 	hangUp()
 	wg.Wait()
 	for range 5 {
@@ -308,9 +310,9 @@ func TestImpatientVisitorDoesNotAbortKeyFetch(t *testing.T) {
 		codes[name] <- code
 	}
 	go serve("impatient", impatient)
-	waitFor(t, func() bool { return s.joined() == 1 })
+	waitFor(t, 5*time.Second, "one sign-in waiting", func() bool { return s.joined() == 1 })
 	go serve("patient", patient)
-	waitFor(t, func() bool { return s.joined() == 2 })
+	waitFor(t, 5*time.Second, "two sign-ins waiting", func() bool { return s.joined() == 2 })
 	hangUp()
 	if code := <-codes["impatient"]; code != 499 {
 		t.Errorf("sign-in of the visitor who hung up = %d, want 499", code)
@@ -347,7 +349,7 @@ func TestKeyFetchShared(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, func() bool { return s.joined() == len(reqs) })
+	waitFor(t, 5*time.Second, "every sign-in waiting", func() bool { return s.joined() == len(reqs) })
 	if got := s.google.KeyFetches(); got != 1 {
 		t.Errorf("key fetches for %d waiting sign-ins = %d, want 1", len(reqs), got)
 	}
@@ -382,13 +384,13 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after 5 s.
-func waitFor(t *testing.T, cond func() bool) {
+// waitFor polls cond until it holds, failing the test with what after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
+			t.Fatalf("%s: not within %s", what, d)
 		}
 		time.Sleep(time.Millisecond)
 	}

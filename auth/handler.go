@@ -10,7 +10,7 @@ import (
 )
 
 // Check handles "GET|HEAD /auth[?list=name]", nginx's auth_request target
-// (CONTRACT §2, §6): 200 with X-Auth-Request-Email when a valid session's
+// (README "Endpoints"): 200 with X-Auth-Request-Email when a valid session's
 // email is on the list now, else 401; both with an empty body. It does no
 // I/O; a list name the whitelist does not know is reported to it, which logs
 // it once per name and load.
@@ -66,7 +66,7 @@ func authListParam(rawQuery string) string {
 	return ""
 }
 
-// Login handles "GET /login?[list=<name>&]rd=<url>" (CONTRACT §2): the
+// Login handles "GET /login?[list=<name>&]rd=<url>" (README "Endpoints"): the
 // sign-in page, or straight on to rd for a visitor already allowed there,
 // or the 403 page for a signed-in visitor who is not on the site's list.
 func (h *Handler) Login(c echo.Context) error {
@@ -102,7 +102,7 @@ func (h *Handler) loginPage(c echo.Context, nonce, list, rd string) Page {
 	return p
 }
 
-// Callback handles "POST /callback?[list=<name>&]rd=<url>" (CONTRACT §2):
+// Callback handles "POST /callback?[list=<name>&]rd=<url>" (README "Endpoints"):
 // CSRF, token and list checks in that order, then the session cookie and a
 // 303 to rd.
 func (h *Handler) Callback(c echo.Context) error {
@@ -127,7 +127,7 @@ func (h *Handler) Callback(c echo.Context) error {
 	return h.admit(c, id, nonces, list, rd)
 }
 
-// Logout handles "GET /logout" (CONTRACT §2): clears the session cookie and
+// Logout handles "GET /logout" (README "Endpoints"): clears the session cookie and
 // 303s to /login, keeping list and rd so another account can sign in.
 func (h *Handler) Logout(c echo.Context) error {
 	r := c.Request()
@@ -154,10 +154,7 @@ const (
 // signedOutCookie sets (maxAge > 0) or clears (< 0) the signed-out flash,
 // scoped to /login.
 func (h *Handler) signedOutCookie(maxAge int) *http.Cookie {
-	return withExpiry(&http.Cookie{
-		Name: signedOutName, Value: "1", Path: "/login", MaxAge: maxAge,
-		Secure: h.cookie.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
+	return h.cookie.newCookie(signedOutName, "1", "/login", "", maxAge)
 }
 
 // takeSignedOut reports whether the request carries the signed-out flash,
@@ -225,7 +222,7 @@ func orHome(rd string) string {
 }
 
 // validListName reports whether name is a well-formed list name
-// (CONTRACT §6: letters, digits, '.', '_', '-').
+// (letters, digits, '.', '_', '-', at most 64 bytes).
 func validListName(name string) bool {
 	if len(name) == 0 || len(name) > 64 {
 		return false

@@ -134,3 +134,20 @@ func decodeKey(text string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// CheckKeyFile reports on the secret file at path for doorman --check,
+// naming it by label in problems, and reports whether it is usable. A
+// missing file is fine: doorman will create it. It writes nothing to disk.
+func CheckKeyFile(path, label string, out io.Writer) bool {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(out, "keys: %s does not exist; doorman will create it (mode 0600)\n", path)
+		return true
+	}
+	keys, _, err := LoadOrCreateKeys(path)
+	if err != nil {
+		fmt.Fprintf(out, "keys: %s: %v\n", label, err)
+		return false
+	}
+	fmt.Fprintf(out, "keys: %s: %d key(s)\n", path, len(keys))
+	return true
+}

@@ -35,10 +35,9 @@ const maxLanguageCookies = 4
 // with ?hl= can too. It is Secure as the session cookie is, SameSite=Lax,
 // and not HttpOnly: it is no secret, and a site's own script may set it.
 func (h *Handler) LanguageCookie(lang templates.Lang) *http.Cookie {
-	return &http.Cookie{
-		Name: LanguageCookieName, Value: lang.Tag, Path: "/", Domain: h.cookie.domain,
-		MaxAge: languageCookieMaxAge, Secure: h.cookie.secure, SameSite: http.SameSiteLaxMode,
-	}
+	c := h.cookie.newCookie(LanguageCookieName, lang.Tag, "/", h.cookie.domain, languageCookieMaxAge)
+	c.HttpOnly = false
+	return c
 }
 
 // SavedLanguage returns the language r's language cookie remembers, and

@@ -96,10 +96,7 @@ func (h *Handler) retireNonce(w http.ResponseWriter, n nonceEntry) {
 
 // nonceCookie is a nonce cookie named name: set (maxAge > 0) or deleted.
 func (h *Handler) nonceCookie(name, value string, maxAge int) *http.Cookie {
-	return withExpiry(&http.Cookie{
-		Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		Secure: h.cookie.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
+	return h.cookie.newCookie(name, value, "/", "", maxAge)
 }
 
 // nonceMatcher reports whether a token's nonce is one of entries.

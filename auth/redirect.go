@@ -1,6 +1,7 @@
 package auth
 
-// Redirect targets (rd): CONTRACT §3, the open-redirect defence.
+// Redirect targets (rd), the open-redirect defence: a path on this host, or
+// an https URL on a redirect domain (README "Security").
 //
 // An rd is either a relative path on doorman's own host or an absolute URL
 // whose host is on --redirect-domains. Everything else is dropped. The checks
@@ -326,7 +327,8 @@ func canonicalRedirectHost(scheme, host string, port int) string {
 	return host + ":" + strconv.Itoa(port)
 }
 
-// redirectParam extracts rd from a raw (undecoded) query string, CONTRACT §3.
+// redirectParam extracts rd from a raw (undecoded) query string: escaped, or
+// unescaped as the last parameter (nginx cannot escape $request_uri).
 // The first parameter named exactly "rd" (compared raw, at the start or after
 // an "&") counts. If what follows "rd=" starts with "/", "http:" or "https:"
 // (any case), it is an unescaped URL that runs to the end, "&" included, and

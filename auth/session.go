@@ -310,8 +310,15 @@ func cookieValue(pair, name string) (string, bool) {
 
 // sessionCookie builds the Set-Cookie for value; maxAge < 0 deletes it.
 func (cs cookieSettings) sessionCookie(value string, maxAge int) *http.Cookie {
+	return cs.newCookie(cs.name, value, "/", cs.domain, maxAge)
+}
+
+// newCookie builds every cookie doorman sets: HttpOnly, SameSite=Lax,
+// Secure as --cookie-secure says, on domain ("" is host-only), and deleted
+// when maxAge < 0.
+func (cs cookieSettings) newCookie(name, value, path, domain string, maxAge int) *http.Cookie {
 	return withExpiry(&http.Cookie{
-		Name: cs.name, Value: value, Path: "/", Domain: cs.domain, MaxAge: maxAge,
+		Name: name, Value: value, Path: path, Domain: domain, MaxAge: maxAge,
 		Secure: cs.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -104,7 +104,7 @@ func (r *loadReport) printTable(w io.Writer) {
 	tw.Flush()
 }
 
-// printTargets compares the medians with issue 6's targets.
+// printTargets compares the medians with doorman's performance targets.
 func (r *loadReport) printTargets(w io.Writer) {
 	get := func(mode, name string) caseStats {
 		for _, st := range r.throughput {
@@ -117,7 +117,7 @@ func (r *loadReport) printTargets(w io.Writer) {
 	const valid, cached = "doorman, valid cookie", "doorman + micro-cache, valid"
 	const candidate = "candidate, valid cookie"
 	ratio := func(mode, name string) float64 { return spreadOf(get(mode, name).ratio).median }
-	fmt.Fprintln(w, "targets (issue 6):")
+	fmt.Fprintln(w, "targets:")
 	for _, name := range []string{valid, candidate} {
 		if len(get("direct", name).rps) == 0 {
 			continue // no candidate

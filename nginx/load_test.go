@@ -1,6 +1,6 @@
 package nginx_test
 
-// The load benchmark (issue 6): real nginx with keep-alive to the sidecar,
+// The load benchmark (README "Performance"): real nginx with keep-alive to the sidecar,
 // doorman signed in through the fake Google, and an always-200 Go handler
 // (the physical limit for any auth_request sidecar), side by side, measured
 // with wrk in interleaved rounds.

@@ -1,6 +1,6 @@
 // Package nginx_test runs the doorman binary behind a real nginx configured
 // with doorman.conf, the example operators copy, and drives the whole
-// sign-in through it (../../shared/CONTRACT.md §2, §3, §6).
+// sign-in through it (README "Endpoints", "One sign-in, several sites").
 package nginx_test
 
 import (

@@ -14,7 +14,7 @@ import (
 
 // TestDoormanRejectsBadSettings: the real binary refuses bad configuration
 // with a non-zero exit and exactly one line on stderr naming the setting
-// (CONTRACT §1).
+// (README "Configuration").
 func TestDoormanRejectsBadSettings(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

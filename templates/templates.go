@@ -21,15 +21,15 @@ var FS embed.FS
 
 // Parse parses every embedded page with doorman's template functions.
 func Parse() (*template.Template, error) {
-	return template.New("pages").Funcs(Funcs()).ParseFS(FS, "*.html")
+	return template.New("pages").Funcs(funcs()).ParseFS(FS, "*.html")
 }
 
-// Funcs returns the template functions the pages use:
+// funcs returns the template functions the pages use:
 //
 //	t        Lang, key, args...  the message as text
 //	tb       Lang, key, args...  the message as HTML, arguments in <strong>
 //	listName Lang, list          a list as people see it ("" is the main list)
 //	lists    Lang, []list        several lists, joined in the language's way
-func Funcs() template.FuncMap {
+func funcs() template.FuncMap {
 	return template.FuncMap{"t": text, "tb": richText, "listName": listName, "lists": joinLists}
 }

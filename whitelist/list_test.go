@@ -128,8 +128,8 @@ func TestValidListName(t *testing.T) {
 		"caf\u00e9": false, "\u212A": false, "a\x00": false, "a\t": false,
 	}
 	for name, want := range tests {
-		if got := ValidListName(name); got != want {
-			t.Errorf("ValidListName(%q) = %v, want %v", name, got, want)
+		if got := validListName(name); got != want {
+			t.Errorf("validListName(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

@@ -164,7 +164,7 @@ func (p *parser) line(n int, raw []byte, size int) {
 // cut, makes following entries belong to no list.
 func (p *parser) header(n int, s string, cut bool) {
 	name, closed := strings.CutSuffix(s[1:], "]")
-	if cut || !closed || !ValidListName(name) {
+	if cut || !closed || !validListName(name) {
 		p.skip(n, s, reasonBadHeader)
 		p.cur, p.badHeader = nil, n
 		return

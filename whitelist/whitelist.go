@@ -29,7 +29,7 @@ import "strings"
 // MainList is the name of the list formed by lines before the first section header.
 const MainList = ""
 
-// maxListName is the longest list name ValidListName accepts.
+// maxListName is the longest list name validListName accepts.
 const maxListName = 64
 
 // List is an immutable parsed whitelist file: the main list plus named
@@ -123,9 +123,9 @@ func (l *List) Sizes() map[string]int {
 	return out
 }
 
-// ValidListName reports whether name may be a list name: 1 to 64 ASCII
+// validListName reports whether name may be a list name: 1 to 64 ASCII
 // letters, digits, '.', '_' or '-'.
-func ValidListName(name string) bool {
+func validListName(name string) bool {
 	if name == "" || len(name) > maxListName {
 		return false
 	}

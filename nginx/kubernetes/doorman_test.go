@@ -259,7 +259,7 @@ func deref[T any](p *T) any {
 
 func TestEnvNamesKnownToDoorman(t *testing.T) {
 	t.Parallel()
-	src, err := os.ReadFile("../../config.go")
+	src, err := os.ReadFile("../../main.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestEnvNamesKnownToDoorman(t *testing.T) {
 	seen := map[string]bool{}
 	for _, e := range d.doorman.Env {
 		if strings.HasPrefix(e.Name, "DOORMAN_") && !known[e.Name] {
-			t.Errorf("env %s: doorman has no such setting (config.go)", e.Name)
+			t.Errorf("env %s: doorman has no such setting (main.go's settings table)", e.Name)
 		}
 		if seen[e.Name] {
 			t.Errorf("env %s is set twice", e.Name)

@@ -86,7 +86,7 @@ func checkAuthURL(t *testing.T, raw string, svc doormanService, list string) {
 }
 
 // checkAuthSignin checks that raw is doorman's https sign-in page with the
-// site's list and an unescaped rd as its last parameter (CONTRACT §3: the
+// site's list and an unescaped rd as its last parameter (README "Kubernetes": the
 // half-escaped rd that ingress-nginx appends on its own is not accepted).
 func checkAuthSignin(t *testing.T, raw, list string) {
 	t.Helper()

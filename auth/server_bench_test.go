@@ -1,7 +1,6 @@
-package main
+package auth
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"doorman/auth"
-	"doorman/templates"
 	"doorman/whitelist"
 )
 
@@ -55,25 +52,21 @@ func BenchmarkAuth(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("metrics=off", func(b *testing.B) { benchAuth(b, wl, nil, logger) })
-	b.Run("metrics=on", func(b *testing.B) { benchAuth(b, wl, newMetrics(wl), logger) })
+	b.Run("metrics=on", func(b *testing.B) { benchAuth(b, wl, newTestMetrics(wl), logger) })
 }
 
 // benchAuth runs the /auth cases against one server.
-func benchAuth(b *testing.B, wl *whitelist.Watcher, m *metrics, logger *slog.Logger) {
-	keys := [][]byte{bytes.Repeat([]byte("k"), 32)}
-	cfg := auth.Config{ClientID: "x", Allowlist: wl, Keys: keys, CookieName: "doorman", CookieTTL: time.Hour}
+func benchAuth(b *testing.B, wl *whitelist.Watcher, m *Metrics, logger *slog.Logger) {
+	keys := [][]byte{secret('k')}
+	cfg := Config{ClientID: "x", Allowlist: wl, Keys: keys, CookieName: "doorman", CookieTTL: time.Hour, Logger: logger}
 	if m != nil {
 		cfg.Observer = m
 	}
-	h, err := auth.New(cfg)
+	h, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	pages, err := templates.Parse()
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := newServer(h, wl.Ready, pages, logger)
+	srv := NewServer(h, ServerConfig{Pages: mustPages(b), Ready: wl.Ready})
 	cookie, err := h.SessionCookie("user3.42@example.com")
 	if err != nil {
 		b.Fatal(err)
@@ -113,9 +106,9 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, m *metrics, logger *slog.Log
 // forgedFloods are 60 KiB Cookie headers stuffed with session cookies of
 // doorman's name that doorman never minted: 3,414 short junk values, and
 // 300 well-formed ones signed with a key doorman does not hold.
-func forgedFloods(b *testing.B, wl auth.Allowlist) [2]string {
+func forgedFloods(b *testing.B, wl Allowlist) [2]string {
 	b.Helper()
-	foreign, err := auth.New(auth.Config{ClientID: "x", Allowlist: wl, Keys: [][]byte{bytes.Repeat([]byte("f"), 32)}, CookieName: "doorman", CookieTTL: time.Hour})
+	foreign, err := New(Config{ClientID: "x", Allowlist: wl, Keys: [][]byte{secret('f')}, CookieName: "doorman", CookieTTL: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,24 +1,22 @@
-package main
+package auth
 
 import (
 	"fmt"
 	"html/template"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
-	"doorman/auth"
 	"doorman/templates"
 )
 
-// view is what every template receives: the handler's auth.Page plus what
+// view is what every template receives: the handler's Page plus what
 // only the presentation needs.
 type view struct {
-	auth.Page
+	Page
 	Lang      templates.Lang // the page's language
 	Demo      bool           // demo mode: the DEMO banner on every page
 	Languages []langLink     // links to this page in every language
@@ -58,14 +56,14 @@ type renderer struct {
 	policy pagePolicy
 }
 
-// Render executes the template name with data, which must be an auth.Page.
+// Render executes the template name with data, which must be an Page.
 func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) error {
-	page, ok := data.(auth.Page)
+	page, ok := data.(Page)
 	if !ok {
-		return fmt.Errorf("render %s: data is %T, want auth.Page", name, data)
+		return fmt.Errorf("render %s: data is %T, want Page", name, data)
 	}
 	req := c.Request()
-	saved, _ := auth.SavedLanguage(req)
+	saved, _ := SavedLanguage(req)
 	lang := templates.Negotiate(hlParam(req.URL.RawQuery), saved.Tag, req.Header.Get("Accept-Language"))
 	hdr := c.Response().Header()
 	hdr.Set("Content-Language", lang.Tag)
@@ -78,9 +76,9 @@ func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 
 // rememberLanguage is middleware for doorman's pages: a GET whose ?hl=
 // names a supported language sets the language cookie to it (see
-// auth.LanguageCookie), whatever the page then answers, a redirect
+// LanguageCookie), whatever the page then answers, a redirect
 // included. An unsupported or malformed hl changes nothing.
-func rememberLanguage(h *auth.Handler) echo.MiddlewareFunc {
+func rememberLanguage(h *Handler) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
@@ -97,20 +95,7 @@ func rememberLanguage(h *auth.Handler) echo.MiddlewareFunc {
 // hlParam returns the ?hl= language override. Only parameters before rd
 // count: nginx passes rd unescaped, so rd runs to the end of the query and
 // an "&hl=" after it is part of rd.
-func hlParam(rawQuery string) string {
-	for rawQuery != "" {
-		var kv string
-		kv, rawQuery, _ = strings.Cut(rawQuery, "&")
-		if strings.HasPrefix(kv, "rd=") {
-			break
-		}
-		if v, ok := strings.CutPrefix(kv, "hl="); ok {
-			v, _ = url.QueryUnescape(v)
-			return v
-		}
-	}
-	return ""
-}
+func hlParam(rawQuery string) string { return queryParam(rawQuery, "hl") }
 
 // languageLinks links the page in every language. A link keeps list and rd
 // (siteQuery, already validated) and puts hl first, so an rd passed on
@@ -134,7 +119,7 @@ func languageLinks(r *http.Request, siteQuery string, current templates.Lang) []
 // localPath is p if it is a path on this host ("/x", not "//x" or "/\x"),
 // else "/login": a link built from a request path must not leave doorman.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, `/\`) {
+	if !singleSlash(p) {
 		return "/login"
 	}
 	return p

@@ -1,18 +1,15 @@
-package main
+package auth
 
 import (
 	"errors"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"doorman/auth"
 	"doorman/static"
 )
 
@@ -50,38 +47,33 @@ func (p pagePolicy) forPage(name string, demo bool) string {
 	return p.page
 }
 
-// serverOption changes one of newServer's defaults.
-type serverOption func(*serverSettings)
-
-// serverSettings are newServer's adjustable defaults.
-type serverSettings struct {
-	rateLimit float64 // sign-in requests per second per client; 0 is off (the default)
-	ipTrust   ipTrust // where the client address comes from; the zero value trusts no header (the default)
+// ServerConfig configures NewServer. The zero value of every field but
+// Pages is a working default.
+type ServerConfig struct {
+	Pages     *template.Template // the parsed templates (templates.Parse); required
+	Ready     func() bool        // /readyz's answer; nil means always ready
+	RateLimit float64            // /login, /callback requests per second per client; 0 is off
+	IPTrust   IPTrust            // where the client address comes from; the zero value trusts no header
+	// LoopbackHostsOnly refuses requests whose Host is no loopback name
+	// (demo mode: see loopbackHostsOnly).
+	LoopbackHostsOnly bool
 }
 
-// withRateLimit limits the sign-in routes to perSecond requests per client.
-func withRateLimit(perSecond float64) serverOption {
-	return func(s *serverSettings) { s.rateLimit = perSecond }
-}
-
-// withIPTrust takes the client address as trust says (see clientIP).
-func withIPTrust(trust ipTrust) serverOption {
-	return func(s *serverSettings) { s.ipTrust = trust }
-}
-
-// newServer lists every route, middleware and the error handler. /auth
-// gets no middleware but panic recovery: it runs on every request nginx
-// serves.
-func newServer(h *auth.Handler, ready func() bool, pages *template.Template, logger *slog.Logger, opts ...serverOption) *echo.Echo {
-	var set serverSettings
-	for _, o := range opts {
-		o(&set)
+// NewServer is doorman's HTTP surface, and the one place that lists every
+// route, its middleware, the error handler and the pages' security
+// headers. /auth gets no middleware but panic recovery: it runs on every
+// request nginx serves.
+func NewServer(h *Handler, cfg ServerConfig) http.Handler {
+	logger := h.logger
+	ready := cfg.Ready
+	if ready == nil {
+		ready = func() bool { return true }
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = clientIP(set.ipTrust)
+	e.IPExtractor = clientIP(cfg.IPTrust)
 	policy := newPagePolicy(h.RedirectSources())
-	e.Renderer = &renderer{pages: pages, demo: h.Demo(), policy: policy}
+	e.Renderer = &renderer{pages: cfg.Pages, demo: h.Demo(), policy: policy}
 	e.HTTPErrorHandler = errorHandler(logger, policy.page)
 	// Panic recovery on every route, not with e.Use: Echo v4 wraps a
 	// handler in its middleware anew on every request, which allocates.
@@ -97,7 +89,7 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 
 	lang := rememberLanguage(h)
 	page := []echo.MiddlewareFunc{rec, requestLogger(logger), pageHeaders(policy.page), lang}
-	signIn := []echo.MiddlewareFunc{rec, rateLimit(set.rateLimit), requestLogger(logger), pageHeaders(policy.page), lang}
+	signIn := []echo.MiddlewareFunc{rec, rateLimit(cfg.RateLimit), requestLogger(logger), pageHeaders(policy.page), lang}
 	home := h.Home
 	if h.Demo() {
 		home = h.DemoHome // the demo's start page for a visitor not signed in
@@ -109,66 +101,16 @@ func newServer(h *auth.Handler, ready func() bool, pages *template.Template, log
 		// Demo mode only (doorman --demo): sign-in by button, and pages
 		// guarded by the /auth decision so the effect shows without nginx.
 		e.POST("/demo/signin", h.DemoSignIn, signIn...)
-		e.GET("/demo/", demoPage(h), page...)
-		e.GET("/demo/:list/", demoPage(h), page...)
+		e.GET("/demo/", h.DemoPage, page...)
+		e.GET("/demo/:list/", h.DemoPage, page...)
 	} else {
 		e.POST("/callback", h.Callback, signIn...)
 	}
 	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, true), rec, staticHeaders)
+	if cfg.LoopbackHostsOnly {
+		return loopbackHostsOnly(e)
+	}
 	return e
-}
-
-// ipTrust says which request header, if any, holds the client's address,
-// and from which peers doorman takes it (--trusted-ip-header).
-type ipTrust struct {
-	header  string // "" trusts no header: the client is the TCP peer
-	anyPeer bool   // take the header from every peer; false: from loopback peers only
-}
-
-// String describes the trust for the start-up log line.
-func (t ipTrust) String() string {
-	switch {
-	case t.header == "":
-		return "none"
-	case t.anyPeer:
-		return t.header + " from any peer"
-	}
-	return t.header + " from loopback peers"
-}
-
-// clientIP makes c.RealIP() read trust.header, which nginx sets (for
-// example "proxy_set_header X-Real-IP $remote_addr;"), when the TCP peer is
-// one trust allows: any peer, or a loopback one (nginx beside doorman).
-// Only the last address in the header counts: that is the one nginx added.
-// Otherwise, and when the header holds no address, the client is the peer,
-// so a client that reaches doorman directly cannot claim another address.
-func clientIP(trust ipTrust) echo.IPExtractor {
-	direct := echo.ExtractIPDirect()
-	if trust.header == "" {
-		return direct
-	}
-	return func(r *http.Request) string {
-		peer := direct(r)
-		if !trust.anyPeer && !loopbackIP(peer) {
-			return peer
-		}
-		v := r.Header.Values(trust.header)
-		if len(v) == 0 {
-			return peer
-		}
-		last := v[len(v)-1]
-		last = strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:])
-		if net.ParseIP(last) == nil {
-			return peer
-		}
-		return last
-	}
-}
-
-// loopbackIP reports whether ip is a loopback address (127.0.0.0/8, ::1).
-func loopbackIP(ip string) bool {
-	addr, err := netip.ParseAddr(ip)
-	return err == nil && addr.Unmap().IsLoopback()
 }
 
 // healthz handles "GET /healthz": 200 while the process serves.
@@ -251,7 +193,7 @@ func renderError(c echo.Context, code int, csp string, logger *slog.Logger) {
 		_ = c.NoContent(code)
 		return
 	}
-	if err := c.Render(code, "error.html", auth.Page{Status: code}); err != nil {
+	if err := c.Render(code, "error.html", Page{Status: code}); err != nil {
 		logger.Error("render error page", "err", err)
 		_ = c.String(code, http.StatusText(code))
 	}

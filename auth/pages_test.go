@@ -1,4 +1,4 @@
-package main
+package auth
 
 import (
 	"encoding/json"
@@ -8,15 +8,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"doorman/auth"
 )
 
 func TestLoginPage(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", func(c *auth.Config) {
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", testConfig{auth: func(c *Config) {
 		c.PublicURL = "https://auth.example.com"
-	})
+	}})
 	tests := []struct {
 		name, query, wantLoginURI string
 	}{
@@ -81,7 +79,7 @@ func TestLoginPage(t *testing.T) {
 
 func TestLoginWithSession(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", testConfig{})
 	alice := td.session(t, "alice@example.com")
 	tests := []struct {
 		name, query  string
@@ -109,7 +107,7 @@ func TestLoginWithSession(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n", func(c *auth.Config) { c.CookieDomain = ".example.com" })
+	td := newTestDoorman(t, "alice@example.com\n", testConfig{auth: func(c *Config) { c.CookieDomain = ".example.com" }})
 	alice := td.session(t, "alice@example.com")
 	resp, _ := td.do(t, http.MethodGet, "/logout?rd=%2Fback", nil, nil, alice)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?rd=%2Fback" {
@@ -126,7 +124,7 @@ func TestLogout(t *testing.T) {
 
 func TestHomePage(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n[gpt4]\nalice@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\nalice@example.com\n", testConfig{})
 	if resp, _ := td.do(t, http.MethodGet, "/", nil, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
 		t.Errorf("GET / without session = %d %q, want 303 /login", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -138,7 +136,7 @@ func TestHomePage(t *testing.T) {
 
 func TestAuthAnswers(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", testConfig{})
 	alice, carol := td.session(t, "alice@example.com"), td.session(t, "carol@example.com")
 	forged := &http.Cookie{Name: "doorman", Value: "GAU=1"}
 	spoof := http.Header{
@@ -187,7 +185,7 @@ func TestAuthAnswers(t *testing.T) {
 
 func TestLogsCarryNoSecrets(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n", testConfig{})
 	nonce, loginURI, nc := td.login(t, "")
 	token := td.google.Token(t, googletestClaims("alice@example.com", nonce))
 	form, csrf := td.google.CallbackForm(token)
@@ -219,7 +217,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 // on another list is signed in, and the page says so.
 func TestForbiddenPageSaysWhetherSignedIn(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", testConfig{})
 	signedIn := map[string]string{"en": "You are signed in as", "zh-CN": "您当前登录的账号是", "ko": "(으)로 로그인되어 있지만"}
 	notSignedIn := map[string]string{"en": "you have not been signed in", "zh-CN": "因此您没有登录", "ko": "로그인되지 않았습니다"}
 	tests := []struct {
@@ -256,7 +254,7 @@ func TestForbiddenPageSaysWhetherSignedIn(t *testing.T) {
 // "main"), never "".
 func TestLogsNameTheMainListOneWay(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n[gpt4]\nalice@example.com\n[main]\ncarol@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\nalice@example.com\n[main]\ncarol@example.com\n", testConfig{})
 	td.signIn(t, "", googletestClaims("alice@example.com", ""))
 	td.signIn(t, "list=main", googletestClaims("carol@example.com", ""))
 	var names []string // every list name the events gave

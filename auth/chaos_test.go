@@ -1,11 +1,10 @@
-package main
+package auth
 
-// Chaos tests (issue 7): /auth under concurrent load while the whitelist
-// file is rewritten in every edit style CONTRACT §4 supports, across a
-// cookie key rotation. Run with -race.
+// Chaos tests: /auth under concurrent load while the whitelist file is
+// rewritten in every edit style the README's "2. The whitelist" supports,
+// across a cookie key rotation. Run with -race.
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"doorman/auth"
 	"doorman/whitelist"
 )
 
@@ -172,22 +170,22 @@ func TestChaosUnderLoad(t *testing.T) {
 // whitelist is rewritten with each of the layout's editors in turn.
 func runChaos(t *testing.T, layout chaosLayout) {
 	path, editors := layout(t, t.TempDir(), chaosWhitelist(0))
-	k1, k2 := testCookieKey(), bytes.Repeat([]byte("2"), 32)
-	oldTD, oldH, oldWL := startLiteDoorman(t, path, nil)
-	newTD, newH, newWL := startLiteDoorman(t, path, func(c *auth.Config) { c.Keys = [][]byte{k2, k1} })
+	k1, k2 := secret('k'), secret('2')
+	oldTD := newTestDoorman(t, "", testConfig{path: path, offline: true})
+	newTD := newTestDoorman(t, "", testConfig{path: path, offline: true, auth: func(c *Config) { c.Keys = [][]byte{k2, k1} }})
 	users := []chaosUser{{"a@example.com", 200}, {"b@example.com", 200}, {"x@example.com", 401}, {"y@example.com", 401}, {"c@example.com", 0}}
-	minted := func(h *auth.Handler) map[string]*http.Cookie {
+	minted := func(h *Handler) map[string]*http.Cookie {
 		m := map[string]*http.Cookie{}
 		for _, u := range users {
 			m[u.email] = mintSession(t, h, u.email)
 		}
 		return m
 	}
-	oldCookies := minted(oldH)
+	oldCookies := minted(oldTD.h)
 	targets := []chaosTarget{
 		{"old keys, old cookie", oldTD.URL, oldCookies},
 		{"rotated keys, old cookie", newTD.URL, oldCookies},
-		{"rotated keys, new cookie", newTD.URL, minted(newH)},
+		{"rotated keys, new cookie", newTD.URL, minted(newTD.h)},
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * chaosLoaders}}
 	t.Cleanup(client.CloseIdleConnections)
@@ -198,7 +196,7 @@ func runChaos(t *testing.T, layout chaosLayout) {
 	var editing atomic.Value // name of the edit style in progress, for failure messages
 	editing.Store("none yet")
 	go func() {
-		edits <- rewriteWhitelist(stop, editors, []*whitelist.Watcher{oldWL, newWL}, &editing, &editFailures)
+		edits <- rewriteWhitelist(stop, editors, []*whitelist.Watcher{oldTD.wl, newTD.wl}, &editing, &editFailures)
 	}()
 
 	var sent, fiveXX, wrong atomic.Int64
@@ -249,7 +247,8 @@ func runChaos(t *testing.T, layout chaosLayout) {
 
 // rewriteWhitelist writes versions 1, 2, ... of chaosWhitelist with each
 // editor in turn until stop is closed, and waits after each edit until every
-// watcher has loaded it (its marker entry is on), at most 1 s (CONTRACT §4).
+// watcher has loaded it (its marker entry is on), at most 1 s (the README's
+// "2. The whitelist": "doorman notices within a second").
 // It returns the number of the last version written.
 func rewriteWhitelist(stop <-chan struct{}, editors []whitelistEditor, watchers []*whitelist.Watcher, editing *atomic.Value, failures *chaosFailures) int {
 	v := 0
@@ -300,7 +299,7 @@ func checkChaosConverged(t *testing.T, last int, targets []chaosTarget, client *
 }
 
 // chaosAuth sends GET /auth with cookie and returns the status and email, or
-// an error if the answer breaks CONTRACT §2's shape.
+// an error if the answer lacks the shape the README's "Endpoints" gives /auth.
 func chaosAuth(client *http.Client, baseURL string, cookie *http.Cookie) (int, string, error) {
 	req, err := http.NewRequest(http.MethodGet, baseURL+"/auth", nil)
 	if err != nil {
@@ -325,11 +324,12 @@ func chaosAuth(client *http.Client, baseURL string, cookie *http.Cookie) (int, s
 // TestChaosInPlaceRewriteWithPause rewrites the whitelist in place the way
 // "generate-whitelist > whitelist.txt" does: the shell truncates the file at
 // once, the generator writes when it is done. Every version lists a@, so
-// a@ must never be refused while it happens (CONTRACT §4).
+// a@ must never be refused while it happens (the README's "2. The
+// whitelist": no entry is ever judged on a half-written file).
 func TestChaosInPlaceRewriteWithPause(t *testing.T) {
 	t.Parallel()
-	td, h := newLiteDoorman(t, "a@example.com\nb@example.com\n", nil)
-	a := mintSession(t, h, "a@example.com")
+	td := newTestDoorman(t, "a@example.com\nb@example.com\n", testConfig{offline: true})
+	a := mintSession(t, td.h, "a@example.com")
 	const pause = 150 * time.Millisecond // a generator that thinks for 150 ms
 	f, err := os.OpenFile(td.whitelist, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
@@ -360,7 +360,7 @@ func TestChaosInPlaceRewriteWithPause(t *testing.T) {
 
 // TestChaosSymlinkedFileEditedInPlace edits, in place, a whitelist whose
 // path is a symlink to a file in another directory (a checkout, a mounted
-// volume): each edit must take effect within 1 s (CONTRACT §4).
+// volume): each edit must take effect within 1 s.
 func TestChaosSymlinkedFileEditedInPlace(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -377,8 +377,8 @@ func TestChaosSymlinkedFileEditedInPlace(t *testing.T) {
 	if err := os.Symlink(target, path); err != nil {
 		t.Fatal(err)
 	}
-	td, h, _ := startLiteDoorman(t, path, nil)
-	c := mintSession(t, h, "c@example.com")
+	td := newTestDoorman(t, "", testConfig{path: path, offline: true})
+	c := mintSession(t, td.h, "c@example.com")
 	for i, content := range []string{"a@example.com\nc@example.com\n", "a@example.com\n"} {
 		want := map[bool]int{true: http.StatusOK, false: http.StatusUnauthorized}[i == 0]
 		if err := os.WriteFile(target, []byte(content), 0o644); err != nil {

@@ -1,91 +1,108 @@
-package main
+package auth
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
-	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 )
 
-// startDoorman runs doorman through run() with the settings a deployment
-// would give it plus args, and returns its address.
-func startDoorman(t *testing.T, args ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	wl := writeFile(t, dir, "whitelist.txt", "alice@example.com\n", 0o644)
-	base := []string{"--listen=127.0.0.1:0", "--client-id=x", "--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "doorman.key")}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs, logw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append(base, args...), fakeEnv(nil), io.Discard, logw)
-		logw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run() after cancel = %v, want nil", err)
-		}
-	})
-	return startedAddr(t, logs)
+func TestRateLimitSignInPages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		server    ServerConfig
+		otherIP   string // X-Real-IP of a second client after the first is limited
+		wantOther int
+	}{
+		{"peer address when no header is trusted", ServerConfig{RateLimit: 1}, "192.0.2.7", http.StatusTooManyRequests},
+		{"trusted header separates clients", ServerConfig{RateLimit: 1, IPTrust: IPTrust{Header: "X-Real-IP", AnyPeer: true}}, "192.0.2.7", http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			td := newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, server: tt.server})
+			first := http.Header{"X-Real-Ip": {"192.0.2.1"}}
+			limited := 0
+			for range 15 { // burst is 10 at 1/s
+				resp, body := td.do(t, http.MethodGet, "/login", nil, first)
+				if resp.StatusCode == http.StatusTooManyRequests {
+					limited++
+					if resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "<html") {
+						t.Errorf("429 without Retry-After or page: %q", body)
+					}
+				}
+			}
+			if limited < 4 {
+				t.Errorf("15 quick /login requests: %d limited, want at least 4", limited)
+			}
+			resp, _ := td.do(t, http.MethodGet, "/login", nil, http.Header{"X-Real-Ip": {tt.otherIP}})
+			if resp.StatusCode != tt.wantOther {
+				t.Errorf("another client's /login = %d, want %d", resp.StatusCode, tt.wantOther)
+			}
+			if resp, _ := td.do(t, http.MethodGet, "/auth", nil, first); resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("/auth of a limited client = %d, want 401 (never limited)", resp.StatusCode)
+			}
+		})
+	}
 }
 
-// loginStatus sends GET /login to addr as nginx would, with X-Real-IP
-// realIP (none when empty), and returns the status.
-func loginStatus(t *testing.T, addr, realIP string) int {
+// limitedDoorman serves doorman with the rate limit and the client address
+// that --rate-limit and --trusted-ip-header (through ParseIPTrust) give it.
+func limitedDoorman(t *testing.T, rate float64, trustedIPHeader string) *testDoorman {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/login", nil)
+	trust, err := ParseIPTrust(trustedIPHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, server: ServerConfig{RateLimit: rate, IPTrust: trust}})
+}
+
+// loginStatus sends GET /login to td as nginx would, with X-Real-IP
+// realIP (none when empty), and returns the status.
+func loginStatus(t *testing.T, td *testDoorman, realIP string) int {
+	t.Helper()
+	hdr := http.Header{}
 	if realIP != "" {
-		req.Header.Set("X-Real-IP", realIP)
+		hdr.Set("X-Real-IP", realIP)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	resp, _ := td.do(t, http.MethodGet, "/login", nil, hdr)
 	return resp.StatusCode
 }
 
 // floodLogin sends n quick /login requests, the i-th from realIP(i), and
 // returns how many were limited.
-func floodLogin(t *testing.T, addr string, n int, realIP func(i int) string) int {
+func floodLogin(t *testing.T, td *testDoorman, n int, realIP func(i int) string) int {
 	t.Helper()
 	limited := 0
 	for i := range n {
-		if loginStatus(t, addr, realIP(i)) == http.StatusTooManyRequests {
+		if loginStatus(t, td, realIP(i)) == http.StatusTooManyRequests {
 			limited++
 		}
 	}
 	return limited
 }
 
-// TestDefaultTrustSeparatesVisitorsBehindLocalNginx: run as the README
-// deploys it (nginx on the same host sets X-Real-IP, no
-// --trusted-ip-header), one visitor's burst of sign-in requests does not
-// lock out another visitor.
+// TestDefaultTrustSeparatesVisitorsBehindLocalNginx: with the settings'
+// defaults (--rate-limit 10, no --trusted-ip-header), as the README deploys
+// doorman (nginx on the same host sets X-Real-IP), one visitor's burst of
+// sign-in requests does not lock out another visitor.
 func TestDefaultTrustSeparatesVisitorsBehindLocalNginx(t *testing.T) {
 	t.Parallel()
-	addr := startDoorman(t)
-	if limited := floodLogin(t, addr, 60, func(int) string { return "192.0.2.1" }); limited == 0 {
+	td := limitedDoorman(t, 10, "")
+	if limited := floodLogin(t, td, 60, func(int) string { return "192.0.2.1" }); limited == 0 {
 		t.Fatalf("60 quick /login requests from one visitor: none limited, want the limit to apply")
 	}
-	if got := loginStatus(t, addr, "192.0.2.2"); got != http.StatusOK {
+	if got := loginStatus(t, td, "192.0.2.2"); got != http.StatusOK {
 		t.Errorf("another visitor's /login after the first was limited = %d, want 200", got)
 	}
-	if got := loginStatus(t, addr, ""); got != http.StatusOK {
+	if got := loginStatus(t, td, ""); got != http.StatusOK {
 		t.Errorf("/login from the loopback peer itself = %d, want 200", got)
 	}
 }
@@ -94,13 +111,13 @@ func TestDefaultTrustSeparatesVisitorsBehindLocalNginx(t *testing.T) {
 // client, so a host cannot walk around the limit within its own prefix.
 func TestRateLimitAggregatesIPv6(t *testing.T) {
 	t.Parallel()
-	addr := startDoorman(t, "--trusted-ip-header=X-Real-IP", "--rate-limit=1")
+	td := limitedDoorman(t, 1, "X-Real-IP")
 	walk := func(i int) string { return fmt.Sprintf("2001:db8:1:2::%x", i+1) }
-	if limited := floodLogin(t, addr, 15, walk); limited < 4 {
+	if limited := floodLogin(t, td, 15, walk); limited < 4 {
 		t.Errorf("15 quick /login requests from 15 addresses of one /64: %d limited, want at least 4 (burst 10)", limited)
 	}
 	for _, other := range []string{"2001:db8:1:3::1", "192.0.2.9", "::ffff:192.0.2.10"} {
-		if got := loginStatus(t, addr, other); got != http.StatusOK {
+		if got := loginStatus(t, td, other); got != http.StatusOK {
 			t.Errorf("/login from %s (another client) = %d, want 200", other, got)
 		}
 	}
@@ -207,47 +224,6 @@ func TestClientKeyOf(t *testing.T) {
 		if got := clientKeyOf(tt.a) == clientKeyOf(tt.b); got != tt.same {
 			t.Errorf("clientKeyOf(%s) == clientKeyOf(%s) is %v, want %v", tt.a, tt.b, got, tt.same)
 		}
-	}
-}
-
-func TestClientIPTrust(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		setting string // --trusted-ip-header; "" leaves the default
-		peer    string
-		header  string // X-Real-IP sent; "" sends none
-		want    string
-	}{
-		{"default: nginx beside doorman", "", "127.0.0.1", "203.0.113.9", "203.0.113.9"},
-		{"default: nginx beside doorman over IPv6", "", "::1", "2001:db8::9", "2001:db8::9"},
-		{"default: a direct client cannot claim an address", "", "198.51.100.7", "203.0.113.9", "198.51.100.7"},
-		{"default: no header from loopback", "", "127.0.0.1", "", "127.0.0.1"},
-		{"default: a garbage header", "", "127.0.0.1", "not-an-ip", "127.0.0.1"},
-		{"explicit header from any peer", "X-Real-IP", "10.1.2.3", "203.0.113.9", "203.0.113.9"},
-		{"none", "none", "127.0.0.1", "203.0.113.9", "127.0.0.1"},
-		{"NONE", "NONE", "127.0.0.1", "203.0.113.9", "127.0.0.1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var args []string
-			if tt.setting != "" {
-				args = append(args, "--trusted-ip-header="+tt.setting)
-			}
-			cfg, err := parseConfig(append([]string{"--client-id=x"}, args...), fakeEnv(nil), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := httptest.NewRequest(http.MethodGet, "/login", nil)
-			r.RemoteAddr = netip.AddrPortFrom(netip.MustParseAddr(tt.peer), 4000).String()
-			if tt.header != "" {
-				r.Header.Set("X-Real-IP", tt.header)
-			}
-			if got := clientIP(cfg.ipTrust)(r); got != tt.want {
-				t.Errorf("client of peer %s with X-Real-IP %q = %s, want %s", tt.peer, tt.header, got, tt.want)
-			}
-		})
 	}
 }
 

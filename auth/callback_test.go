@@ -1,4 +1,4 @@
-package main
+package auth
 
 import (
 	"net/http"
@@ -52,7 +52,7 @@ func TestCallbackRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			td := newTestDoorman(t, "alice@example.com\n", nil)
+			td := newTestDoorman(t, "alice@example.com\n", testConfig{})
 			if tt.google != nil {
 				tt.google(td.google)
 			}
@@ -89,7 +89,7 @@ func TestCallbackRefusals(t *testing.T) {
 
 func TestCallbackListOutcomes(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n[gpt4]\ncarol@example.com\n", testConfig{})
 	t.Run("on no list: 403 naming the email, no cookie", func(t *testing.T) {
 		resp, body := td.signIn(t, "rd=%2Fx", googletest.Claims{Email: "mallory@example.com"})
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "mallory@example.com") || findCookie(resp, "doorman") != nil {
@@ -122,7 +122,7 @@ func TestCallbackListOutcomes(t *testing.T) {
 
 func TestCallbackJSONBody(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n", testConfig{})
 	nonce, loginURI, nc := td.login(t, "")
 	form, csrf := td.google.CallbackForm(td.google.Token(t, googletest.Claims{Email: "alice@example.com", Nonce: nonce}))
 	body := `{"credential":"` + form.Get("credential") + `","g_csrf_token":"` + form.Get("g_csrf_token") + `"}`
@@ -134,7 +134,7 @@ func TestCallbackJSONBody(t *testing.T) {
 
 func TestCallbackOversizedBody(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n", testConfig{})
 	body := "credential=" + strings.Repeat("A", 70<<10)
 	resp, _ := td.do(t, http.MethodPost, "/callback", strings.NewReader(body), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
@@ -144,7 +144,7 @@ func TestCallbackOversizedBody(t *testing.T) {
 
 func TestNonceIsSingleUse(t *testing.T) {
 	t.Parallel()
-	td := newTestDoorman(t, "alice@example.com\n", nil)
+	td := newTestDoorman(t, "alice@example.com\n", testConfig{})
 	nonce, loginURI, nc := td.login(t, "")
 	token := td.google.Token(t, googletest.Claims{Email: "alice@example.com", Nonce: nonce})
 	post := func() *http.Response {

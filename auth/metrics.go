@@ -1,0 +1,102 @@
+package auth
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// unknownListLabel stands for every list name the whitelist does not
+// define, so that clients cannot create series.
+const unknownListLabel = "(unknown)"
+
+// Metrics is doorman's Prometheus registry and the Observer that feeds it
+// (the README's "Metrics"). It is served on a listener of its own, never
+// beside /auth.
+type Metrics struct {
+	registry     *prometheus.Registry
+	decisions    *prometheus.CounterVec
+	latency      prometheus.Histogram
+	signIns      *prometheus.CounterVec
+	keyFailures  prometheus.Counter
+	hasList      func(string) bool
+	listCounters sync.Map // list name -> *decisionCounters
+}
+
+// decisionCounters are one list's allowed and denied counters, resolved once.
+type decisionCounters struct{ allowed, denied prometheus.Counter }
+
+// NewMetrics registers doorman's metrics, the Go runtime's and others'
+// (the whitelist's). hasList reports whether the whitelist defines a list:
+// any other name a request carries shares one "(unknown)" label, so that
+// clients cannot create series.
+func NewMetrics(hasList func(string) bool, others ...prometheus.Collector) *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "doorman_auth_requests_total", Help: "/auth decisions by result (allowed, denied) and list (\"\" is the main list).",
+		}, []string{"result", "list"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "doorman_auth_duration_seconds", Help: "Time doorman spends deciding one /auth request.",
+			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 9),
+		}),
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "doorman_sign_ins_total", Help: "/callback outcomes (success, forbidden, refused) with the refusal reason.",
+		}, []string{"outcome", "reason"}),
+		keyFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "doorman_google_key_fetch_failures_total", Help: "Failed fetches of Google's signing keys.",
+		}),
+		hasList: hasList,
+	}
+	m.registry.MustRegister(m.decisions, m.latency, m.signIns, m.keyFailures, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "doorman"}))
+	m.registry.MustRegister(others...)
+	return m
+}
+
+// Handler serves the registry in Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// AuthChecked counts one /auth decision; after a list's first request it
+// is two atomic adds and a histogram observation, without locks.
+func (m *Metrics) AuthChecked(list string, allowed bool, elapsed time.Duration) {
+	c := m.countersFor(list)
+	if allowed {
+		c.allowed.Inc()
+	} else {
+		c.denied.Inc()
+	}
+	m.latency.Observe(elapsed.Seconds())
+}
+
+// countersFor returns list's counters, creating them for a list the
+// whitelist defines; any other name shares the unknown-list counters.
+func (m *Metrics) countersFor(list string) *decisionCounters {
+	if c, ok := m.listCounters.Load(list); ok {
+		return c.(*decisionCounters)
+	}
+	label := list
+	if !m.hasList(list) {
+		label = unknownListLabel
+	}
+	c := &decisionCounters{
+		allowed: m.decisions.WithLabelValues("allowed", label),
+		denied:  m.decisions.WithLabelValues("denied", label),
+	}
+	if label == list {
+		m.listCounters.Store(list, c)
+	}
+	return c
+}
+
+// SignIn counts one /callback outcome.
+func (m *Metrics) SignIn(outcome, reason string) { m.signIns.WithLabelValues(outcome, reason).Inc() }
+
+// KeyFetchFailed counts one failed fetch of Google's keys.
+func (m *Metrics) KeyFetchFailed() { m.keyFailures.Inc() }
