@@ -150,7 +150,7 @@ func TestAdversarialFindSession(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			rec := httptest.NewRecorder()
-			if err := h.Check(echo.New().NewContext(multiCookieRequest(tt.target, tt.lines...), rec)); err != nil {
+			if err := h.check(echo.New().NewContext(multiCookieRequest(tt.target, tt.lines...), rec)); err != nil {
 				t.Fatalf("Check() = %v", err)
 			}
 			if got := rec.Header().Get("X-Auth-Request-Email"); got != tt.want || (tt.want == "") != (rec.Code == 401) {
@@ -192,7 +192,7 @@ func TestAdversarialVerifiedCacheChurn(t *testing.T) {
 			for i := range 150 {
 				u := (g*7 + i) % users
 				rec := httptest.NewRecorder()
-				_ = h.Check(echo.New().NewContext(multiCookieRequest("/auth", "doorman="+values[u]), rec))
+				_ = h.check(echo.New().NewContext(multiCookieRequest("/auth", "doorman="+values[u]), rec))
 				if rec.Code != 200 || rec.Header().Get("X-Auth-Request-Email") != fmt.Sprintf("u%d@example.com", u) {
 					wrong.Add(1)
 				}

@@ -11,13 +11,13 @@
 //		Keys:      keys,
 //		// ...
 //	})
-//	e.Match([]string{"GET", "HEAD"}, "/auth", h.Check)
-//	e.GET("/login", h.Login)
-//	e.POST("/callback", h.Callback)
-//	e.GET("/logout", h.Logout)
-//	e.GET("/", h.Home)
-//	e.POST("/demo/signin", h.DemoSignIn) // demo mode (Config.DemoAccounts) only
-//	e.GET("/", h.DemoHome)               // demo mode, instead of Home
+//	e.Match([]string{"GET", "HEAD"}, "/auth", h.check)
+//	e.GET("/login", h.login)
+//	e.POST("/callback", h.callback)
+//	e.GET("/logout", h.logout)
+//	e.GET("/", h.home)
+//	e.POST("/demo/signin", h.demoSignIn) // demo mode (Config.DemoAccounts) only
+//	e.GET("/", h.demoHome)               // demo mode, instead of Home
 //
 // Handlers render the templates login.html, signedin.html, forbidden.html
 // and, in demo mode, start.html through the Echo renderer; errors are
@@ -76,9 +76,9 @@ type Config struct {
 
 	// DemoAccounts switches on demo mode, for trying doorman out: no
 	// Google, and the login page offers a "Sign in as" button for each of
-	// these addresses, which DemoSignIn accepts after the same list checks
-	// as Callback. Never set it for a real site; it requires an empty
-	// ClientID, and Callback then answers 404. nil means a normal run.
+	// these addresses, which demoSignIn accepts after the same list checks
+	// as callback. Never set it for a real site; it requires an empty
+	// ClientID, and callback then answers 404. nil means a normal run.
 	DemoAccounts []string
 }
 
@@ -102,7 +102,7 @@ type Handler struct {
 	cookie     cookieSettings
 	publicURL  string
 	observer   Observer
-	observed   bool // Config.Observer was set: Check times itself for it
+	observed   bool // Config.Observer was set: check times itself for it
 	logger     *slog.Logger
 	now        func() time.Time
 	noStore    []string // shared header value, never modified

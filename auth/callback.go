@@ -112,7 +112,7 @@ func (h *Handler) startSession(c echo.Context, id identity, nonces []nonceEntry)
 }
 
 // admit finishes a sign-in whose identity is established, by Google
-// (Callback) or by a demo button (DemoSignIn), through the last
+// (callback) or by a demo button (demoSignIn), through the last
 // steps of a sign-in: on no list, the 403 page and no cookie; on some list, the session
 // cookie, then rd, or the 403 page when not on list.
 func (h *Handler) admit(c echo.Context, id identity, nonces []nonceEntry, list, rd string) error {

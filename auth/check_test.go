@@ -56,7 +56,7 @@ func check(t *testing.T, h *Handler, target, cookie string) (int, string) {
 		req.Header.Set("Cookie", cookie)
 	}
 	rec := httptest.NewRecorder()
-	if err := h.Check(echo.New().NewContext(req, rec)); err != nil {
+	if err := h.check(echo.New().NewContext(req, rec)); err != nil {
 		t.Fatalf("Check() = %v", err)
 	}
 	return rec.Code, rec.Header().Get("X-Auth-Request-Email")
@@ -111,7 +111,7 @@ func TestCheckAllocations(t *testing.T) {
 	ctx := echo.New().NewContext(req, rec)
 	allocs := testing.AllocsPerRun(100, func() {
 		clear(rec.Header())
-		_ = h.Check(ctx)
+		_ = h.check(ctx)
 	})
 	if allocs > 2 {
 		t.Errorf("Check with a valid cookie allocates %.0f times per request, want at most 2", allocs)

@@ -3,7 +3,7 @@ package auth
 // Demo mode (doorman --demo): sign-in at the click of a button instead of
 // Google, so that a newcomer can try every path on a laptop. Everything
 // after the identity — the lists, the session cookie, the 403 page, the
-// redirect — is the code Callback runs (admit).
+// redirect — is the code callback runs (admit).
 
 import (
 	"errors"
@@ -45,8 +45,8 @@ func checkDemo(cfg Config) error {
 	return nil
 }
 
-// Demo reports whether h runs in demo mode.
-func (h *Handler) Demo() bool { return len(h.demo) > 0 }
+// inDemo reports whether h runs in demo mode.
+func (h *Handler) inDemo() bool { return len(h.demo) > 0 }
 
 // demoAccounts lists the demo accounts with the lists each is on now.
 func (h *Handler) demoAccounts() []DemoAccount {
@@ -57,29 +57,29 @@ func (h *Handler) demoAccounts() []DemoAccount {
 	return out
 }
 
-// DemoHome handles "GET /" in demo mode (404 otherwise): for a visitor
+// demoHome handles "GET /" in demo mode (404 otherwise): for a visitor
 // with a session, the signed-in page, as Home; for anyone else the demo's
 // start page, which says what to try: the protected pages, the accounts
 // and the lists each is on now, signing in and out, the whitelist.
-func (h *Handler) DemoHome(c echo.Context) error {
-	if !h.Demo() {
+func (h *Handler) demoHome(c echo.Context) error {
+	if !h.inDemo() {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	if _, ok := h.findSession(c.Request(), "", false); ok {
-		return h.Home(c)
+		return h.home(c)
 	}
 	c.Response().Header()["Cache-Control"] = h.noStore
 	return c.Render(http.StatusOK, "start.html", Page{Accounts: h.demoAccounts()})
 }
 
-// DemoSignIn handles "POST /demo/signin?[list=<name>&]rd=<url>", demo mode
+// demoSignIn handles "POST /demo/signin?[list=<name>&]rd=<url>", demo mode
 // only (404 otherwise): it signs the browser in as the demo account in the
 // form's "email" field. The form's "nonce" is the CSRF token: it must be a
 // nonce the login page bound to this browser's nonce cookie, as a Google
 // token's nonce must be, and it is retired on use. Then everything is as
-// in Callback.
-func (h *Handler) DemoSignIn(c echo.Context) error {
-	if !h.Demo() {
+// in callback.
+func (h *Handler) demoSignIn(c echo.Context) error {
+	if !h.inDemo() {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	r := c.Request()
@@ -115,17 +115,17 @@ func (h *Handler) demoIdentity(w http.ResponseWriter, r *http.Request) (identity
 	return identity{Email: email, Subject: "demo:" + email, nonce: nonce}, nonces, nil
 }
 
-// DemoPage handles "GET /demo/" and "GET /demo/<list>/" in demo mode: a
+// demoPage handles "GET /demo/" and "GET /demo/<list>/" in demo mode: a
 // stand-in for an app behind nginx. It lets in exactly whom /auth (or
-// /auth?list=<list>) lets in, by the same decision (auth.Handler.Allowed),
+// /auth?list=<list>) lets in, by the same decision (auth.Handler.allowed),
 // and sends everyone else to the login page as nginx's error_page would.
-func (h *Handler) DemoPage(c echo.Context) error {
+func (h *Handler) demoPage(c echo.Context) error {
 	list := c.Param("list")
 	if list != "" && !validListName(list) {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	email, ok := h.Allowed(c.Request(), list)
+	email, ok := h.allowed(c.Request(), list)
 	if !ok {
 		return c.Redirect(http.StatusFound, "/login"+demoSiteQuery(list, c.Request().URL.Path))
 	}

@@ -92,7 +92,7 @@ func TestDemoSignIn(t *testing.T) {
 		{"demo account, any case", url.Values{"email": {"ALICE@demo.example"}, "nonce": {nonce}}, []*http.Cookie{nc}, 303},
 	}
 	for _, tt := range tests {
-		rec, err := demoRequest(t, h.DemoSignIn, "/demo/signin?rd=%2Fdemo%2F", tt.form, tt.cookies...)
+		rec, err := demoRequest(t, h.demoSignIn, "/demo/signin?rd=%2Fdemo%2F", tt.form, tt.cookies...)
 		code := rec.Code
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
@@ -113,7 +113,7 @@ func TestDemoSignIn(t *testing.T) {
 			}
 			req := httptest.NewRequest(http.MethodGet, "/demo/", nil)
 			req.AddCookie(session)
-			if email, ok := h.Allowed(req, ""); !ok || email != "alice@demo.example" {
+			if email, ok := h.allowed(req, ""); !ok || email != "alice@demo.example" {
 				t.Errorf("%s: the new session is allowed = %v (%q), want alice", tt.name, ok, email)
 			}
 		}
@@ -125,12 +125,12 @@ func TestDemoRoutesOnlyInDemoMode(t *testing.T) {
 	var clock atomic.Int64
 	normal := newTestHandler(t, fakeAllowlist{}, &clock)
 	demo := newDemoHandler(t, fakeAllowlist{})
-	if normal.Demo() || !demo.Demo() {
-		t.Fatalf("Demo() = %v (normal), %v (demo)", normal.Demo(), demo.Demo())
+	if normal.inDemo() || !demo.inDemo() {
+		t.Fatalf("Demo() = %v (normal), %v (demo)", normal.inDemo(), demo.inDemo())
 	}
 	nonce, nc := boundNonce(t, normal)
 	form := url.Values{"email": {"alice@demo.example"}, "nonce": {nonce}}
-	for name, handler := range map[string]echo.HandlerFunc{"normal DemoSignIn": normal.DemoSignIn, "demo Callback": demo.Callback} {
+	for name, handler := range map[string]echo.HandlerFunc{"normal DemoSignIn": normal.demoSignIn, "demo Callback": demo.callback} {
 		_, err := demoRequest(t, handler, "/x", form, nc)
 		var he *echo.HTTPError
 		if !errors.As(err, &he) || he.Code != http.StatusNotFound {
@@ -160,7 +160,7 @@ func TestAllowedIsCheck(t *testing.T) {
 			code, email := check(t, h, target, cookieHeader)
 			req := httptest.NewRequest(http.MethodGet, "/demo/", nil)
 			req.Header.Set("Cookie", cookieHeader)
-			gotEmail, ok := h.Allowed(req, list)
+			gotEmail, ok := h.allowed(req, list)
 			if ok != (code == http.StatusOK) || gotEmail != email {
 				t.Errorf("list %q cookie %.20q: Allowed = %q %v, Check = %d %q", list, cookieHeader, gotEmail, ok, code, email)
 			}
@@ -182,7 +182,7 @@ func TestRedirectSources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		h := &Handler{redirects: mustRedirectPolicy(t, tt.domains, tt.allowHTTP)}
-		if got := h.RedirectSources(); !slices.Equal(got, tt.want) {
+		if got := h.redirectSources(); !slices.Equal(got, tt.want) {
 			t.Errorf("RedirectSources(%q, http %v) = %q, want %q", tt.domains, tt.allowHTTP, got, tt.want)
 		}
 	}
@@ -232,7 +232,7 @@ func TestForbiddenPageKnowsWhetherSignedIn(t *testing.T) {
 		req := httptest.NewRequest(http.MethodPost, "/demo/signin?list=gpt4&rd=%2Fdemo%2Fgpt4%2F", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.AddCookie(nc)
-		rec, pages, err := renderRequest(t, h.DemoSignIn, req)
+		rec, pages, err := renderRequest(t, h.demoSignIn, req)
 		if err != nil || pages.name != "forbidden.html" {
 			t.Fatalf("%s: DemoSignIn = %v, rendered %q; want forbidden.html", tt.email, err, pages.name)
 		}
@@ -247,7 +247,7 @@ func TestForbiddenPageKnowsWhetherSignedIn(t *testing.T) {
 func TestDemoHome(t *testing.T) {
 	t.Parallel()
 	h := newDemoHandler(t, fakeAllowlist{"": {"alice@demo.example"}, "gpt4": {"alice@demo.example"}})
-	_, pages, err := renderRequest(t, h.DemoHome, httptest.NewRequest(http.MethodGet, "/", nil))
+	_, pages, err := renderRequest(t, h.demoHome, httptest.NewRequest(http.MethodGet, "/", nil))
 	if err != nil || pages.name != "start.html" {
 		t.Fatalf("DemoHome without a session = %v, rendered %q; want start.html", err, pages.name)
 	}
@@ -261,12 +261,12 @@ func TestDemoHome(t *testing.T) {
 	}
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.AddCookie(session)
-	if _, pages, err := renderRequest(t, h.DemoHome, req); err != nil || pages.name != "signedin.html" || pages.page.Email != "alice@demo.example" {
+	if _, pages, err := renderRequest(t, h.demoHome, req); err != nil || pages.name != "signedin.html" || pages.page.Email != "alice@demo.example" {
 		t.Errorf("DemoHome with alice's session = %v, rendered %q for %q; want signedin.html for alice", err, pages.name, pages.page.Email)
 	}
 	var clock atomic.Int64
 	normal := newTestHandler(t, fakeAllowlist{}, &clock)
-	_, _, err = renderRequest(t, normal.DemoHome, httptest.NewRequest(http.MethodGet, "/", nil))
+	_, _, err = renderRequest(t, normal.demoHome, httptest.NewRequest(http.MethodGet, "/", nil))
 	if he := (*echo.HTTPError)(nil); !errors.As(err, &he) || he.Code != http.StatusNotFound {
 		t.Errorf("DemoHome in a normal run = %v, want 404", err)
 	}

@@ -65,7 +65,7 @@ func TestFindSessionLooksAtFirstFour(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			rec := httptest.NewRecorder()
-			if err := h.Check(echo.New().NewContext(multiCookieRequest(tt.target, tt.lines...), rec)); err != nil {
+			if err := h.check(echo.New().NewContext(multiCookieRequest(tt.target, tt.lines...), rec)); err != nil {
 				t.Fatalf("Check() = %v", err)
 			}
 			if got := rec.Header().Get("X-Auth-Request-Email"); got != tt.want || (tt.want == "") != (rec.Code == 401) {
@@ -114,7 +114,7 @@ func TestForgedFloodCostsFourCookies(t *testing.T) {
 		ctx := echo.New().NewContext(req, rec)
 		return testing.AllocsPerRun(20, func() {
 			clear(rec.Header())
-			_ = h.Check(ctx)
+			_ = h.check(ctx)
 			if rec.Code != 401 {
 				t.Fatalf("Check with %d forged cookies = %d, want 401", n, rec.Code)
 			}

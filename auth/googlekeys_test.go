@@ -116,7 +116,7 @@ func (s *googleSignIn) signIn(t *testing.T, ctx context.Context) (int, string) {
 // error is returned. Safe to call from any goroutine.
 func (s *googleSignIn) callback(req *http.Request) (int, string, error) {
 	rec := httptest.NewRecorder()
-	err := s.h.Callback(echo.New().NewContext(req, rec))
+	err := s.h.callback(echo.New().NewContext(req, rec))
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &he):
@@ -241,7 +241,7 @@ func TestHungUpSignInIsNotGoogleFailing(t *testing.T) {
 	e := echo.New()
 	e.POST("/callback", func(c echo.Context) error {
 		started.Add(1)
-		err := s.h.Callback(c)
+		err := s.h.callback(c)
 		results <- result{c.Response().Status, err}
 		return err
 	})

@@ -9,12 +9,12 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Check handles "GET|HEAD /auth[?list=name]", nginx's auth_request target
+// check handles "GET|HEAD /auth[?list=name]", nginx's auth_request target
 // (README "Endpoints"): 200 with X-Auth-Request-Email when a valid session's
 // email is on the list now, else 401; both with an empty body. It does no
 // I/O; a list name the whitelist does not know is reported to it, which logs
 // it once per name and load.
-func (h *Handler) Check(c echo.Context) error {
+func (h *Handler) check(c echo.Context) error {
 	var start time.Time
 	if h.observed { // reading the clock costs ~60 ns on kvm-clock; only metrics need it
 		start = time.Now()
@@ -41,10 +41,10 @@ func (h *Handler) Check(c echo.Context) error {
 	return c.NoContent(code)
 }
 
-// Allowed reports whether r carries a valid session whose email is on list
-// now, and that email: the very decision Check gives nginx, for pages
+// allowed reports whether r carries a valid session whose email is on list
+// now, and that email: the very decision check gives nginx, for pages
 // doorman guards itself (the demo's protected pages).
-func (h *Handler) Allowed(r *http.Request, list string) (email string, ok bool) {
+func (h *Handler) allowed(r *http.Request, list string) (email string, ok bool) {
 	vs, ok := h.findSession(r, list, true)
 	if !ok {
 		return "", false
@@ -66,10 +66,10 @@ func authListParam(rawQuery string) string {
 	return ""
 }
 
-// Login handles "GET /login?[list=<name>&]rd=<url>" (README "Endpoints"): the
+// login handles "GET /login?[list=<name>&]rd=<url>" (README "Endpoints"): the
 // sign-in page, or straight on to rd for a visitor already allowed there,
 // or the 403 page for a signed-in visitor who is not on the site's list.
-func (h *Handler) Login(c echo.Context) error {
+func (h *Handler) login(c echo.Context) error {
 	r := c.Request()
 	list, rd, err := h.siteParams(r.URL.RawQuery)
 	if err != nil {
@@ -96,16 +96,16 @@ func (h *Handler) loginPage(c echo.Context, nonce, list, rd string) Page {
 		ClientID: h.clientID, LoginURI: h.callbackURL(list, rd), Nonce: nonce, Site: list,
 		SiteQuery: siteQuery(list, rd), SignedOut: h.takeSignedOut(c),
 	}
-	if h.Demo() {
+	if h.inDemo() {
 		p.ClientID, p.LoginURI, p.Accounts = "", "/demo/signin"+siteQuery(list, rd), h.demoAccounts()
 	}
 	return p
 }
 
-// Callback handles "POST /callback?[list=<name>&]rd=<url>" (README "Endpoints"):
+// callback handles "POST /callback?[list=<name>&]rd=<url>" (README "Endpoints"):
 // CSRF, token and list checks in that order, then the session cookie and a
 // 303 to rd.
-func (h *Handler) Callback(c echo.Context) error {
+func (h *Handler) callback(c echo.Context) error {
 	if h.verifier == nil { // demo mode
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
@@ -127,9 +127,9 @@ func (h *Handler) Callback(c echo.Context) error {
 	return h.admit(c, id, nonces, list, rd)
 }
 
-// Logout handles "GET /logout" (README "Endpoints"): clears the session cookie and
+// logout handles "GET /logout" (README "Endpoints"): clears the session cookie and
 // 303s to /login, keeping list and rd so another account can sign in.
-func (h *Handler) Logout(c echo.Context) error {
+func (h *Handler) logout(c echo.Context) error {
 	r := c.Request()
 	list, rd, err := h.siteParams(r.URL.RawQuery)
 	if err != nil {
@@ -167,9 +167,9 @@ func (h *Handler) takeSignedOut(c echo.Context) bool {
 	return true
 }
 
-// Home handles "GET /", doorman's signed-in page: who you are and which
+// home handles "GET /", doorman's signed-in page: who you are and which
 // sites you may use; without a session, a 303 to /login.
-func (h *Handler) Home(c echo.Context) error {
+func (h *Handler) home(c echo.Context) error {
 	vs, ok := h.findSession(c.Request(), "", false)
 	if !ok {
 		return c.Redirect(http.StatusSeeOther, "/login")

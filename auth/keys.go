@@ -46,7 +46,7 @@ func LoadOrCreateKeys(path string) (keys [][]byte, created bool, err error) {
 	if err := checkKeyFileAccess(path, info); err != nil {
 		return nil, false, err
 	}
-	keys, err = ParseKeys(f)
+	keys, err = parseKeys(f)
 	if err != nil {
 		return nil, false, fmt.Errorf("secret file %s: %w", path, err)
 	}
@@ -90,10 +90,10 @@ func createKeyFile(path string) error {
 	return nil
 }
 
-// ParseKeys reads one base64 secret per line (standard or URL-safe
+// parseKeys reads one base64 secret per line (standard or URL-safe
 // alphabet, padding optional; blank lines and # comments ignored). Every
 // secret must decode to at least 32 bytes; at least one is required.
-func ParseKeys(r io.Reader) ([][]byte, error) {
+func parseKeys(r io.Reader) ([][]byte, error) {
 	var keys [][]byte
 	br := bufio.NewReader(r)
 	for n := 1; ; n++ {

@@ -66,15 +66,15 @@ func TestParseKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			keys, err := ParseKeys(strings.NewReader(tt.file))
+			keys, err := parseKeys(strings.NewReader(tt.file))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("ParseKeys() err = %v, want containing %q", err, tt.wantErr)
+					t.Fatalf("parseKeys() err = %v, want containing %q", err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil || len(keys) != tt.want {
-				t.Fatalf("ParseKeys() = %d keys, %v; want %d", len(keys), err, tt.want)
+				t.Fatalf("parseKeys() = %d keys, %v; want %d", len(keys), err, tt.want)
 			}
 		})
 	}
@@ -83,9 +83,9 @@ func TestParseKeys(t *testing.T) {
 func TestParseKeysNeverEchoesSecret(t *testing.T) {
 	t.Parallel()
 	short := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
-	_, err := ParseKeys(strings.NewReader(short))
+	_, err := parseKeys(strings.NewReader(short))
 	if err == nil || strings.Contains(err.Error(), short) {
-		t.Errorf("ParseKeys(short) err = %v; want an error that does not contain the secret", err)
+		t.Errorf("parseKeys(short) err = %v; want an error that does not contain the secret", err)
 	}
 }
 

@@ -21,10 +21,10 @@ const LanguageCookieName = "doorman-hl"
 // languageCookieMaxAge is how long the choice is kept: a year, in seconds.
 const languageCookieMaxAge = 365 * 24 * 60 * 60
 
-// maxLanguageCookies bounds the same-name cookies SavedLanguage looks at.
+// maxLanguageCookies bounds the same-name cookies savedLanguage looks at.
 const maxLanguageCookies = 4
 
-// LanguageCookie returns the Set-Cookie that remembers lang. Its value is
+// languageCookie returns the Set-Cookie that remembers lang. Its value is
 // lang.Tag, one of templates.Languages(), never text from a request.
 //
 // It has the session cookie's scope: host-only, or Config.CookieDomain when
@@ -34,17 +34,17 @@ const maxLanguageCookies = 4
 // site that sets it can change no more than the language, which any link
 // with ?hl= can too. It is Secure as the session cookie is, SameSite=Lax,
 // and not HttpOnly: it is no secret, and a site's own script may set it.
-func (h *Handler) LanguageCookie(lang templates.Lang) *http.Cookie {
+func (h *Handler) languageCookie(lang templates.Lang) *http.Cookie {
 	c := h.cookie.newCookie(LanguageCookieName, lang.Tag, "/", h.cookie.domain, languageCookieMaxAge)
 	c.HttpOnly = false
 	return c
 }
 
-// SavedLanguage returns the language r's language cookie remembers, and
+// savedLanguage returns the language r's language cookie remembers, and
 // false when it carries none that doorman's pages are written in. Of
 // several such cookies (a host-only one and a domain one, say) the last of
 // the first four counts: browsers send the newest last.
-func SavedLanguage(r *http.Request) (templates.Lang, bool) {
+func savedLanguage(r *http.Request) (templates.Lang, bool) {
 	var saved templates.Lang
 	found := false
 	for i, c := range r.CookiesNamed(LanguageCookieName) {

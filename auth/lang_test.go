@@ -40,7 +40,7 @@ func TestLanguageCookie(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := httptest.NewRecorder()
-		http.SetCookie(rec, h.LanguageCookie(mustLang(t, "zh-Hans")))
+		http.SetCookie(rec, h.languageCookie(mustLang(t, "zh-Hans")))
 		c := rec.Result().Cookies()[0]
 		if c.Name != LanguageCookieName || c.Value != "zh-CN" || c.Path != "/" || c.Domain != tt.wantDomain ||
 			c.Secure != tt.secure || c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.MaxAge < 30*24*3600 {
@@ -69,9 +69,9 @@ func TestSavedLanguage(t *testing.T) {
 	for _, tt := range tests {
 		req := httptest.NewRequest(http.MethodGet, "/login", nil)
 		req.Header.Set("Cookie", tt.header)
-		l, ok := SavedLanguage(req)
+		l, ok := savedLanguage(req)
 		if ok != (tt.want != "") || l.Tag != tt.want {
-			t.Errorf("SavedLanguage(Cookie: %q) = %q, %v; want %q", tt.header, l.Tag, ok, tt.want)
+			t.Errorf("savedLanguage(Cookie: %q) = %q, %v; want %q", tt.header, l.Tag, ok, tt.want)
 		}
 	}
 }

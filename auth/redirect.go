@@ -397,12 +397,12 @@ func queryParam(rawQuery, name string) string {
 	return v.Get(name)
 }
 
-// RedirectSources returns the Content-Security-Policy source expressions
+// redirectSources returns the Content-Security-Policy source expressions
 // for every origin rd may point to, e.g. "https://example.com
 // https://*.example.com" for ".example.com". A login page needs them in
 // form-action: browsers apply form-action to the redirect that follows a
 // form POST, so /callback's 303 to another site would otherwise be blocked.
-func (h *Handler) RedirectSources() []string {
+func (h *Handler) redirectSources() []string {
 	schemes := []string{"https"}
 	if h.redirects.allowHTTP {
 		schemes = append(schemes, "http")

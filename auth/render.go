@@ -63,7 +63,7 @@ func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 		return fmt.Errorf("render %s: data is %T, want Page", name, data)
 	}
 	req := c.Request()
-	saved, _ := SavedLanguage(req)
+	saved, _ := savedLanguage(req)
 	lang := templates.Negotiate(hlParam(req.URL.RawQuery), saved.Tag, req.Header.Get("Accept-Language"))
 	hdr := c.Response().Header()
 	hdr.Set("Content-Language", lang.Tag)
@@ -76,7 +76,7 @@ func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 
 // rememberLanguage is middleware for doorman's pages: a GET whose ?hl=
 // names a supported language sets the language cookie to it (see
-// LanguageCookie), whatever the page then answers, a redirect
+// languageCookie), whatever the page then answers, a redirect
 // included. An unsupported or malformed hl changes nothing.
 func rememberLanguage(h *Handler) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -84,7 +84,7 @@ func rememberLanguage(h *Handler) echo.MiddlewareFunc {
 			r := c.Request()
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				if l, ok := templates.Supported(hlParam(r.URL.RawQuery)); ok {
-					http.SetCookie(c.Response(), h.LanguageCookie(l))
+					http.SetCookie(c.Response(), h.languageCookie(l))
 				}
 			}
 			return next(c)

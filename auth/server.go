@@ -72,15 +72,15 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = clientIP(cfg.IPTrust)
-	policy := newPagePolicy(h.RedirectSources())
-	e.Renderer = &renderer{pages: cfg.Pages, demo: h.Demo(), policy: policy}
+	policy := newPagePolicy(h.redirectSources())
+	e.Renderer = &renderer{pages: cfg.Pages, demo: h.inDemo(), policy: policy}
 	e.HTTPErrorHandler = errorHandler(logger, policy.page)
 	// Panic recovery on every route, not with e.Use: Echo v4 wraps a
 	// handler in its middleware anew on every request, which allocates.
 	// /auth, which runs on every request nginx serves, is wrapped once here.
 	rec := recoverer(logger)
 
-	e.Match([]string{http.MethodGet, http.MethodHead}, "/auth", rec(h.Check))
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/auth", rec(h.check))
 	// Echo answers OPTIONS itself with 204, which nginx would read as
 	// "allow"; every other method already ends in errorHandler's 401.
 	e.OPTIONS("/auth", func(echo.Context) error { return echo.ErrUnauthorized }, rec)
@@ -90,21 +90,21 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 	lang := rememberLanguage(h)
 	page := []echo.MiddlewareFunc{rec, requestLogger(logger), pageHeaders(policy.page), lang}
 	signIn := []echo.MiddlewareFunc{rec, rateLimit(cfg.RateLimit), requestLogger(logger), pageHeaders(policy.page), lang}
-	home := h.Home
-	if h.Demo() {
-		home = h.DemoHome // the demo's start page for a visitor not signed in
+	home := h.home
+	if h.inDemo() {
+		home = h.demoHome // the demo's start page for a visitor not signed in
 	}
 	e.GET("/", home, page...)
-	e.GET("/login", h.Login, signIn...)
-	e.GET("/logout", h.Logout, page...)
-	if h.Demo() {
+	e.GET("/login", h.login, signIn...)
+	e.GET("/logout", h.logout, page...)
+	if h.inDemo() {
 		// Demo mode only (doorman --demo): sign-in by button, and pages
 		// guarded by the /auth decision so the effect shows without nginx.
-		e.POST("/demo/signin", h.DemoSignIn, signIn...)
-		e.GET("/demo/", h.DemoPage, page...)
-		e.GET("/demo/:list/", h.DemoPage, page...)
+		e.POST("/demo/signin", h.demoSignIn, signIn...)
+		e.GET("/demo/", h.demoPage, page...)
+		e.GET("/demo/:list/", h.demoPage, page...)
 	} else {
-		e.POST("/callback", h.Callback, signIn...)
+		e.POST("/callback", h.callback, signIn...)
 	}
 	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, true), rec, staticHeaders)
 	if cfg.LoopbackHostsOnly {
