@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"doorman/auth"
+	"doorman/auth/store"
 	"doorman/templates"
 	"doorman/whitelist"
 )
@@ -32,7 +34,7 @@ func startRealServer(t *testing.T, list string) (string, *http.Server, *auth.Han
 		t.Fatal(err)
 	}
 	h, err := auth.New(auth.Config{
-		ClientID: "x", Allowlist: wl, Keys: [][]byte{[]byte(strings.Repeat("k", 32))},
+		ClientID: "x", Allowlist: wl, Keys: [][]byte{[]byte(strings.Repeat("k", 32))}, Store: openStore(t),
 		CookieName: "doorman", CookieTTL: time.Hour, Logger: logger, Context: t.Context(),
 	})
 	if err != nil {
@@ -42,6 +44,7 @@ func startRealServer(t *testing.T, list string) (string, *http.Server, *auth.Han
 	if err != nil {
 		t.Fatal(err)
 	}
+	go h.Run(t.Context())
 	srv := newHTTPServer(auth.NewServer(h, auth.ServerConfig{Pages: pages, Ready: wl.Ready}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -184,4 +187,15 @@ func TestSecuritySlowloris(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openStore opens a SQLite store in a file of the test's own.
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "doorman.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

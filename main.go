@@ -26,6 +26,7 @@ import (
 
 	"doorman/auth"
 	"doorman/auth/settings"
+	"doorman/auth/store"
 	"doorman/templates"
 	"doorman/whitelist"
 )
@@ -50,6 +51,7 @@ type options struct {
 	server        auth.ServerConfig
 	whitelist     string
 	secretFile    string
+	store         string
 	listen        string
 	metricsListen string
 	logFormat     string
@@ -73,6 +75,10 @@ func settingsTable(o *options) settings.Table {
 		{Name: "whitelist", Env: "DOORMAN_WHITELIST", Default: "whitelist.txt", Help: "the whitelist file", Value: settings.Text(&o.whitelist)},
 		{Name: "secret-file", Env: "DOORMAN_SECRET_FILE", Default: "doorman.key", Value: settings.Text(&o.secretFile),
 			Help: "cookie keys; created (0600) when missing; must be 0600 or stricter and owned by doorman's user or root"},
+		{Name: "store", Env: "DOORMAN_STORE", Default: "doorman.db", Value: settings.Text(&o.store),
+			Help: "where sessions are kept: a SQLite file (created 0600), or redis://[user:password@]host:port[/db] (rediss:// for TLS) shared by several doorman replicas"},
+		{Name: "session-idle", Env: "DOORMAN_SESSION_IDLE", Default: "0", Shown: "0, off", Value: settings.Bind(&a.SessionIdle, idleDuration),
+			Help: "end a session not used for this long, e.g. 8h (at least 10s); 0 never does"},
 		{Name: "cookie-name", Env: "DOORMAN_COOKIE_NAME", Shown: "__Secure-doorman, or doorman with --cookie-secure=false",
 			Help: "session cookie name", Value: settings.Text(&a.CookieName)},
 		{Name: "cookie-domain", Env: "DOORMAN_COOKIE_DOMAIN", Shown: "host-only", Value: settings.Text(&a.CookieDomain),
@@ -110,7 +116,7 @@ func settingsTable(o *options) settings.Table {
 // authSettings names the setting behind each auth.Config field that
 // auth.CheckSettings may refuse.
 var authSettings = map[string]string{
-	"CookieName": "cookie-name", "CookieDomain": "cookie-domain", "CookieTTL": "cookie-ttl",
+	"CookieName": "cookie-name", "CookieDomain": "cookie-domain", "CookieTTL": "cookie-ttl", "SessionIdle": "session-idle",
 	"RedirectDomains": "redirect-domains", "PublicURL": "public-url",
 }
 
@@ -211,6 +217,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := loadKeys(&o, table, logger); err != nil {
 		return err
 	}
+	st, err := store.Open(ctx, o.store, store.Options{})
+	if err != nil {
+		return table.Errorf("store", "%w", err)
+	}
+	defer st.Close()
 	if o.server.Pages, err = templates.Parse(); err != nil {
 		return fmt.Errorf("parse templates: %w", err)
 	}
@@ -219,11 +230,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		metrics = auth.NewMetrics(func(name string) bool { return wl.List().Has(name) }, wl.Collector())
 		o.auth.Observer = metrics
 	}
-	o.auth.Allowlist, o.auth.Logger, o.auth.Context, o.server.Ready = wl, logger, ctx, wl.Ready
+	o.auth.Allowlist, o.auth.Store, o.auth.Logger, o.auth.Context, o.server.Ready = wl, st, logger, ctx, wl.Ready
 	h, err := auth.New(o.auth)
 	if err != nil {
 		return err
 	}
+	go h.Run(ctx)
 	servers, err := listen(o, table, auth.NewServer(h, o.server), metrics)
 	if err != nil {
 		return err
@@ -233,15 +245,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return serve(ctx, servers, logger)
 }
 
-// useDemo turns o into demo mode's: a throwaway whitelist in a new
-// temporary directory (returned, for removal), throwaway keys in memory,
+// useDemo turns o into demo mode's: a throwaway whitelist and store in a
+// new temporary directory (returned, for removal), throwaway keys in memory,
 // the demo's accounts and cookie, loopback Host names only.
 func useDemo(o *options) (dir string, err error) {
 	dir, err = os.MkdirTemp("", "doorman-demo-")
 	if err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}
-	o.whitelist = filepath.Join(dir, "whitelist.txt")
+	o.whitelist, o.store = filepath.Join(dir, "whitelist.txt"), filepath.Join(dir, "doorman.db")
 	if err := os.WriteFile(o.whitelist, []byte(auth.DemoWhitelist), 0o644); err != nil {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("demo: %w", err)
@@ -477,9 +489,42 @@ func healthcheck(listen string, table settings.Table) error {
 func check(o options, table settings.Table, out io.Writer) error {
 	ok := auth.CheckKeyFile(o.secretFile, table.Label("secret-file"), out)
 	ok = whitelist.Check(o.whitelist, table.Label("whitelist"), out) && ok
+	ok = checkStore(o.store, table.Label("store"), out) && ok
 	if !ok {
 		return errors.New("configuration is not valid")
 	}
-	fmt.Fprintln(out, "ok: configuration, keys and whitelist are valid")
+	fmt.Fprintln(out, "ok: configuration, keys, whitelist and store are valid")
 	return nil
+}
+
+// checkStore reports whether the store at dsn can be opened and answers.
+// A missing SQLite file is fine, and not created: doorman will create it.
+func checkStore(dsn, label string, out io.Writer) bool {
+	if !strings.Contains(dsn, "://") {
+		if _, err := os.Stat(dsn); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(out, "store: %s does not exist; doorman will create it (mode 0600)\n", dsn)
+			return true
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err == nil {
+		defer st.Close()
+		err = st.Ping(ctx)
+	}
+	if err != nil {
+		fmt.Fprintf(out, "store: %s: %v\n", label, err)
+		return false
+	}
+	fmt.Fprintf(out, "store: %s: reachable\n", dsn)
+	return true
+}
+
+// idleDuration parses --session-idle: 0 (off) or a Go duration.
+func idleDuration(v string) (time.Duration, error) {
+	if v == "0" {
+		return 0, nil
+	}
+	return settings.PositiveDuration(v)
 }

@@ -65,7 +65,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 	wl := writeFile(t, dir, "whitelist.txt", "alice@example.com\n", 0o644)
 	openKey := writeFile(t, dir, "open.key", strings.Repeat("QUFB", 12)+"\n", 0o644)
 	badKey := writeFile(t, dir, "bad.key", "not-a-key\n", 0o600)
-	base := []string{"--listen=127.0.0.1:0", "--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "k")}
+	base := []string{"--listen=127.0.0.1:0", "--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "k"), "--store=" + filepath.Join(dir, "doorman.db")}
 	tests := []struct {
 		name string
 		args []string
@@ -122,7 +122,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	logs, logw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--listen=127.0.0.1:0", "--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "doorman.key")},
+		done <- run(ctx, []string{"--listen=127.0.0.1:0", "--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "doorman.key"), "--store=" + filepath.Join(dir, "doorman.db")},
 			fakeEnv(map[string]string{"DOORMAN_GOOGLE_CLIENT_ID": "x"}), io.Discard, logw)
 		logw.Close()
 	}()
@@ -192,7 +192,7 @@ func TestRunModes(t *testing.T) {
 	good := writeFile(t, dir, "good.txt", "alice@example.com\n[gpt4]\n@example.com\n", 0o644)
 	bad := writeFile(t, dir, "bad.txt", "alice@example.com\nnot an address\n[bad name]\n", 0o644)
 	openKey := writeFile(t, dir, "open.key", strings.Repeat("QUFB", 12)+"\n", 0o644)
-	missingKey := filepath.Join(dir, "missing.key")
+	missingKey, missingStore := filepath.Join(dir, "missing.key"), filepath.Join(dir, "missing.db")
 	tests := []struct {
 		name     string
 		args     []string
@@ -201,7 +201,9 @@ func TestRunModes(t *testing.T) {
 		noCreate string // a file that must not exist afterwards
 	}{
 		{"version needs no client id", []string{"--version"}, false, []string{"doorman "}, ""},
-		{"check valid", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + missingKey}, false, []string{"(main) 1, gpt4 1", "ok:"}, missingKey},
+		{"check valid", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + missingKey, "--store=" + missingStore}, false, []string{"(main) 1, gpt4 1", "ok:"}, missingKey},
+		{"check creates no store", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + missingKey, "--store=" + missingStore}, false, []string{"store: " + missingStore + " does not exist"}, missingStore},
+		{"check unreachable redis", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + missingKey, "--store=redis://127.0.0.1:1/0"}, true, []string{"store: --store (DOORMAN_STORE)", "unavailable"}, ""},
 		{"check bad lines", []string{"--check", "--client-id=x", "--whitelist=" + bad, "--secret-file=" + missingKey}, true, []string{"line 2", "line 3", "2 bad line(s)"}, missingKey},
 		{"check open key", []string{"--check", "--client-id=x", "--whitelist=" + good, "--secret-file=" + openKey}, true, []string{"--secret-file", "chmod 600"}, ""},
 		{"check missing whitelist", []string{"--check", "--client-id=x", "--whitelist=" + filepath.Join(dir, "nope"), "--secret-file=" + missingKey}, true, []string{"--whitelist"}, ""},
@@ -265,7 +267,7 @@ func TestRunFailsWithOneLineAndNoSideEffects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr strings.Builder
-			args := append([]string{"--client-id=x", "--secret-file=" + key, "--listen=127.0.0.1:0"}, tt.args...)
+			args := append([]string{"--client-id=x", "--secret-file=" + key, "--store=" + filepath.Join(t.TempDir(), "doorman.db"), "--listen=127.0.0.1:0"}, tt.args...)
 			err := run(t.Context(), args, fakeEnv(nil), io.Discard, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("run() = %v, want one line naming %s", err, tt.want)
@@ -307,7 +309,7 @@ func startRun(t *testing.T, list string, args ...string) *runningDoorman {
 	dir := t.TempDir()
 	args = append([]string{"--listen=127.0.0.1:0", "--cookie-secure=false", "--client-id=x",
 		"--whitelist=" + writeFile(t, dir, "whitelist.txt", list, 0o644),
-		"--secret-file=" + filepath.Join(dir, "doorman.key")}, args...)
+		"--secret-file=" + filepath.Join(dir, "doorman.key"), "--store=" + filepath.Join(dir, "doorman.db")}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &runningDoorman{logs: &syncBuffer{}}
 	done := make(chan error, 1)

@@ -19,7 +19,7 @@ func TestMetricsOnlyOnTheirOwnListener(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0", "--client-id=x",
-			"--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "k")}, fakeEnv(nil), io.Discard, logw)
+			"--whitelist=" + wl, "--secret-file=" + filepath.Join(dir, "k"), "--store=" + filepath.Join(dir, "doorman.db")}, fakeEnv(nil), io.Discard, logw)
 		logw.Close()
 	}()
 	addr, metricsAddr := startedAddrs(t, logs)

@@ -1,31 +1,31 @@
 // Package auth decides who may use the protected sites: it verifies Google
-// ID tokens at sign-in, keeps the result in a signed and encrypted session
-// cookie, and answers nginx's auth_request sub-requests.
+// ID tokens at sign-in, records each session in the store and keeps its
+// identity in a signed and encrypted session cookie, and answers nginx's
+// auth_request sub-requests from memory.
 //
-// A Handler serves five routes; the caller (doorman's main package) maps them:
+// main wires it:
 //
-//	keys, _ := auth.LoadOrCreateKeys("doorman.key")
+//	st, _ := store.Open(ctx, "doorman.db", store.Options{})
+//	keys, _, _ := auth.LoadOrCreateKeys("doorman.key")
 //	h, err := auth.New(auth.Config{
 //		ClientID:  "1234.apps.googleusercontent.com",
 //		Allowlist: watcher, // *whitelist.Watcher
+//		Store:     st,
 //		Keys:      keys,
 //		// ...
 //	})
-//	e.Match([]string{"GET", "HEAD"}, "/auth", h.check)
-//	e.GET("/login", h.login)
-//	e.POST("/callback", h.callback)
-//	e.GET("/logout", h.logout)
-//	e.GET("/", h.home)
-//	e.POST("/demo/signin", h.demoSignIn) // demo mode (Config.DemoAccounts) only
-//	e.GET("/", h.demoHome)               // demo mode, instead of Home
+//	go h.Run(ctx) // follows the store: ended sessions, last use, idle timeout
+//	srv := &http.Server{Handler: auth.NewServer(h, auth.ServerConfig{Pages: pages})}
 //
-// Handlers render the templates login.html, signedin.html, forbidden.html
-// and, in demo mode, start.html through the Echo renderer; errors are
-// returned as *echo.HTTPError for the server's error handler to render.
+// NewServer lists every route. Handlers render the templates through the
+// Echo renderer; errors are returned as *echo.HTTPError for the server's
+// error handler to render.
 package auth
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,11 +33,16 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"doorman/auth/store"
 )
 
 // maxVerifiedSessions bounds the cache of verified session cookies (about
 // 300 bytes each).
 const maxVerifiedSessions = 10_000
+
+// minSessionIdle is the shortest --session-idle.
+const minSessionIdle = 10 * time.Second
 
 // Allowlist reports who is on which list right now. *whitelist.Watcher
 // satisfies it. list "" is the main list.
@@ -55,9 +60,14 @@ type Allowlist interface {
 
 // Config configures a Handler. Fields without a "nil means" default are required.
 type Config struct {
-	ClientID  string    // Google OAuth client ID; ID tokens must carry it as aud. Must be empty with DemoAccounts
-	Allowlist Allowlist // who may sign in and use each site
-	Keys      [][]byte  // secrets from the secret file; the first signs, all verify
+	ClientID  string      // Google OAuth client ID; ID tokens must carry it as aud. Must be empty with DemoAccounts
+	Allowlist Allowlist   // who may sign in and use each site
+	Store     store.Store // where sessions are recorded and ended
+	Keys      [][]byte    // secrets from the secret file; the first signs, all verify
+
+	// SessionIdle ends a session not used at /auth for this long (at most
+	// about a minute later); 0 means never. At least 10 s when set.
+	SessionIdle time.Duration
 
 	CookieName   string        // session cookie name
 	CookieDomain string        // "" means a host-only cookie
@@ -92,22 +102,26 @@ var (
 
 // Handler serves doorman's sign-in routes and nginx's auth_request target.
 type Handler struct {
-	clientID   string
-	allow      Allowlist
-	sessions   *codec
-	verified   *verifiedCache // session cookies that verified
-	nonces     *codec
-	verifier   *verifier
-	redirects  redirectPolicy
-	cookie     cookieSettings
-	publicURL  string
-	observer   Observer
-	observed   bool // Config.Observer was set: check times itself for it
-	logger     *slog.Logger
-	now        func() time.Time
-	noStore    []string // shared header value, never modified
-	zeroLength []string // shared header value, never modified
-	demo       []string // demo accounts (lower case); nil in a normal run
+	clientID     string
+	allow        Allowlist
+	store        store.Store
+	states       *sessionStates // what this doorman knows of every session
+	csrf         []byte         // key of the CSRF tokens of doorman's own forms
+	sessions     *codec
+	verified     *verifiedCache // session cookies that verified
+	nonces       *codec
+	verifier     *verifier
+	redirects    redirectPolicy
+	cookie       cookieSettings
+	publicURL    string
+	publicOrigin string // scheme://host of publicURL, what Origin must be on a POST
+	observer     Observer
+	observed     bool // Config.Observer was set: check times itself for it
+	logger       *slog.Logger
+	now          func() time.Time
+	noStore      []string // shared header value, never modified
+	zeroLength   []string // shared header value, never modified
+	demo         []string // demo accounts (lower case); nil in a normal run
 }
 
 // cookieSettings are the session cookie's attributes.
@@ -143,11 +157,16 @@ func New(cfg Config) (*Handler, error) {
 			return nil, fmt.Errorf("auth: token verifier: %w", err)
 		}
 	}
+	csrf, err := hkdf.Key(sha256.New, cfg.Keys[0], nil, "doorman csrf hmac-sha256", 32)
+	if err != nil {
+		return nil, fmt.Errorf("auth: Keys: %w", err)
+	}
 	return &Handler{
+		store: cfg.Store, states: newSessionStates(cfg.Store, cfg.SessionIdle, cfg.Logger, cfg.Now), csrf: csrf,
 		demo:     demoAccounts(cfg.DemoAccounts),
 		clientID: cfg.ClientID, allow: cfg.Allowlist, sessions: sessions, nonces: nonces,
 		verified: newVerifiedCache(maxVerifiedSessions),
-		verifier: v, redirects: redirects, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		verifier: v, redirects: redirects, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), publicOrigin: originOf(cfg.PublicURL),
 		cookie:   cookieSettings{cfg.CookieName, cfg.CookieDomain, cfg.CookieTTL, cfg.CookieSecure},
 		observer: cfg.Observer, observed: observed, logger: cfg.Logger, now: cfg.Now, noStore: []string{"no-store"}, zeroLength: []string{"0"},
 	}, nil
@@ -166,6 +185,9 @@ func checkConfig(cfg Config) error {
 	switch {
 	case cfg.Allowlist == nil:
 		return errors.New("auth: Allowlist is required")
+	case cfg.Store == nil:
+		return errors.New("auth: Store is required")
+
 	case len(cfg.Keys) == 0:
 		return errors.New("auth: Keys: at least one key is required")
 	}
@@ -182,6 +204,7 @@ func (e *SettingError) Error() string { return "auth: " + e.Field + ": " + e.Err
 func (e *SettingError) Unwrap() error { return e.Err }
 
 // CheckSettings checks the fields that come from configuration — CookieTTL,
+// SessionIdle,
 // CookieName with its Domain and Secure, CookieDomain (a domain name, not a
 // public suffix), PublicURL and RedirectDomains (no public suffix either) —
 // without side effects, so that a caller can refuse a bad setting before it
@@ -189,6 +212,9 @@ func (e *SettingError) Unwrap() error { return e.Err }
 func CheckSettings(cfg Config) error {
 	if cfg.CookieTTL <= 0 {
 		return &SettingError{"CookieTTL", fmt.Errorf("must be positive, got %s", cfg.CookieTTL)}
+	}
+	if cfg.SessionIdle < 0 || cfg.SessionIdle > 0 && cfg.SessionIdle < minSessionIdle {
+		return &SettingError{"SessionIdle", fmt.Errorf("must be 0 (off) or at least %s, got %s", minSessionIdle, cfg.SessionIdle)}
 	}
 	if err := checkCookieName(cfg.CookieName, cfg.CookieDomain, cfg.CookieSecure); err != nil {
 		return &SettingError{"CookieName", err}
@@ -259,4 +285,23 @@ func withDefaults(cfg Config) Config {
 	}
 	cfg.HostedDomain = strings.TrimSpace(cfg.HostedDomain)
 	return cfg
+}
+
+// Run keeps h's view of the store current until ctx is done: the sessions
+// ended (here, on another doorman or by the admin commands), the last use
+// of each session, and with SessionIdle the idle sessions it ends. Call it
+// once, in a goroutine of its own. h answers /readyz with 503 until it has
+// read the store once.
+func (h *Handler) Run(ctx context.Context) { h.states.run(ctx) }
+
+// Ready reports whether h has read the store's ended sessions once.
+func (h *Handler) Ready() bool { return h.states.ready.Load() }
+
+// originOf is the origin (scheme://host[:port]) of the URL raw, or "".
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

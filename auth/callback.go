@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
+
+	"doorman/auth/store"
 )
 
 // maxCallbackBody caps the /callback body: a token is at most 8 KiB.
@@ -39,6 +42,10 @@ type Page struct {
 	SignedOut bool     // the visitor has just signed out (login page)
 
 	Accounts []DemoAccount // demo mode: the accounts offered (login page); nil otherwise
+
+	Sessions  []SessionRow // the visitor's live sessions (sessions page)
+	StoreDown bool         // a 503 because the store could not be reached: nothing was changed (error page)
+	CSRF      string       // the CSRF token of the page's forms
 }
 
 // callbackBody is what Google Identity Services posts to login_uri.
@@ -98,11 +105,14 @@ func decodeCallback(mediaType string, raw []byte, body *callbackBody) error {
 	return nil
 }
 
-// startSession sets the session cookie for id and retires the nonce used.
+// startSession records a session for id in the store, sets its cookie and
+// retires the nonce used.
 func (h *Handler) startSession(c echo.Context, id identity, nonces []nonceEntry) error {
-	cookie, err := h.SessionCookie(id.Email)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), storeTimeout)
+	defer cancel()
+	cookie, err := h.newSession(ctx, id.Email, c.Request().UserAgent(), c.RealIP())
 	if err != nil {
-		return err
+		return storeError(err)
 	}
 	http.SetCookie(c.Response(), cookie)
 	if n, ok := findNonce(nonces, id.nonce); ok {
@@ -113,8 +123,9 @@ func (h *Handler) startSession(c echo.Context, id identity, nonces []nonceEntry)
 
 // admit finishes a sign-in whose identity is established, by Google
 // (callback) or by a demo button (demoSignIn), through the last
-// steps of a sign-in: on no list, the 403 page and no cookie; on some list, the session
-// cookie, then rd, or the 403 page when not on list.
+// steps of a sign-in: on no list, the 403 page and no cookie; on some
+// list, the session (a 503 page and no cookie when the store cannot record
+// it), then rd, or the 403 page when not on list.
 func (h *Handler) admit(c echo.Context, id identity, nonces []nonceEntry, list, rd string) error {
 	lists := h.allow.ListsOf(id.Email)
 	if len(lists) == 0 {
@@ -122,7 +133,8 @@ func (h *Handler) admit(c echo.Context, id identity, nonces []nonceEntry, list, 
 		return h.renderNotSignedIn(c, id.Email, list, rd)
 	}
 	if err := h.startSession(c, id, nonces); err != nil {
-		return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
+		h.observer.SignIn("refused", "store_unavailable")
+		return err
 	}
 	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", logLists(lists), "site", logList(list), "client_ip", c.RealIP())
 	if !h.allow.Contains(list, id.Email) {
@@ -199,4 +211,15 @@ func (h *Handler) renderNotSignedIn(c echo.Context, email, site, rd string) erro
 		Status: http.StatusForbidden, Email: email, Site: site,
 		SwitchURL: "/login" + siteQuery(site, rd), SiteQuery: siteQuery(site, rd),
 	})
+}
+
+// storeError is the answer to a store call that failed: the 503 page
+// ("try again") when the store cannot be reached, as nothing was done;
+// otherwise a bug's 500.
+func storeError(err error) error {
+	code := http.StatusInternalServerError
+	if errors.Is(err, store.ErrUnavailable) {
+		code = http.StatusServiceUnavailable
+	}
+	return echo.NewHTTPError(code).SetInternal(err)
 }

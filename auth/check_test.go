@@ -38,7 +38,7 @@ func (f fakeAllowlist) ListsOf(email string) []string {
 func newTestHandler(t *testing.T, allow Allowlist, clock *atomic.Int64) *Handler {
 	t.Helper()
 	h, err := New(Config{
-		ClientID: testClientID, Allowlist: allow, Keys: [][]byte{secret(1)},
+		ClientID: testClientID, Allowlist: allow, Keys: [][]byte{secret(1)}, Store: testStore(t),
 		CookieName: "doorman", CookieTTL: time.Hour,
 		Now: func() time.Time { return time.Unix(clock.Load(), 0) },
 	})

@@ -18,7 +18,7 @@ func TestDemoAnswersLoopbackHostsOnly(t *testing.T) {
 	t.Parallel()
 	demo := func(c *Config) { // as doorman --demo configures it
 		*c = Config{
-			Allowlist: c.Allowlist, Keys: c.Keys, Logger: c.Logger, Context: c.Context,
+			Allowlist: c.Allowlist, Keys: c.Keys, Store: c.Store, Logger: c.Logger, Context: c.Context,
 			DemoAccounts: DemoEmails(), CookieName: DemoCookieName, CookieTTL: 8 * time.Hour,
 		}
 	}

@@ -20,7 +20,7 @@ import (
 func newDemoHandler(t *testing.T, allow Allowlist) *Handler {
 	t.Helper()
 	h, err := New(Config{
-		Allowlist: allow, Keys: [][]byte{secret(2)}, CookieName: "doorman-demo", CookieTTL: time.Hour,
+		Allowlist: allow, Keys: [][]byte{secret(2)}, CookieName: "doorman-demo", CookieTTL: time.Hour, Store: testStore(t),
 		DemoAccounts: []string{"Alice@Demo.Example", "mallory@demo.example"},
 	})
 	if err != nil {
@@ -31,7 +31,7 @@ func newDemoHandler(t *testing.T, allow Allowlist) *Handler {
 
 func TestDemoConfig(t *testing.T) {
 	t.Parallel()
-	base := Config{Allowlist: fakeAllowlist{}, Keys: [][]byte{secret(1)}, CookieName: "d", CookieTTL: time.Hour}
+	base := Config{Allowlist: fakeAllowlist{}, Keys: [][]byte{secret(1)}, CookieName: "d", CookieTTL: time.Hour, Store: testStore(t)}
 	tests := []struct {
 		name    string
 		edit    func(*Config)

@@ -18,7 +18,7 @@ import (
 func forgedValues(tb testing.TB) []struct{ name, value string } {
 	tb.Helper()
 	now := time.Unix(1_800_000_000, 0)
-	s := Session{Email: "mallory@example.com", Issued: now, Expires: now.Add(time.Hour)}
+	s := Session{ID: testSessionID, Email: "mallory@example.com", Issued: now, Expires: now.Add(time.Hour)}
 	foreign := mustEncode(tb, mustCodec(tb, "doorman", secret(9)), s)
 	own := mustEncode(tb, mustCodec(tb, "doorman", secret(1)), s)
 	return []struct{ name, value string }{
@@ -137,7 +137,7 @@ func TestSignerAcceptsEveryMintedValue(t *testing.T) {
 	for n := 1; n <= 200; n++ {
 		email := strings.Repeat("a", n) + "@example.com"
 		for want, minter := range []*codec{cur, old} {
-			v := mustEncode(t, minter, Session{Email: email, Issued: now, Expires: now.Add(time.Hour)})
+			v := mustEncode(t, minter, Session{ID: testSessionID, Email: email, Issued: now, Expires: now.Add(time.Hour)})
 			if key, ok := both.signer(v); !ok || key != want {
 				t.Fatalf("signer(value of length %d minted with key %d) = %d, %v; want %d, true", len(v), want, key, ok, want)
 			}

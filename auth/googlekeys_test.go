@@ -74,7 +74,7 @@ func newGoogleSignIn(t *testing.T, client func(g *googletest.Server) *http.Clien
 	g := googletest.NewServer(t)
 	s := &googleSignIn{google: g, obs: &countingObserver{signIns: map[string]int{}}, log: &syncBuffer{}}
 	h, err := New(Config{
-		ClientID: g.ClientID, Allowlist: fakeAllowlist{"": {"alice@example.com"}}, Keys: [][]byte{secret(1)},
+		ClientID: g.ClientID, Allowlist: fakeAllowlist{"": {"alice@example.com"}}, Keys: [][]byte{secret(1)}, Store: testStore(t),
 		CookieName: "doorman", CookieTTL: time.Hour, HTTPClient: client(g), Observer: s.obs,
 		Logger: slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

@@ -1,12 +1,15 @@
 package auth
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"doorman/auth/store"
 )
 
 // check handles "GET|HEAD /auth[?list=name]", nginx's auth_request target
@@ -127,18 +130,24 @@ func (h *Handler) callback(c echo.Context) error {
 	return h.admit(c, id, nonces, list, rd)
 }
 
-// logout handles "GET /logout" (README "Endpoints"): clears the session cookie and
-// 303s to /login, keeping list and rd so another account can sign in.
+// logout handles "GET /logout" (README "Endpoints"): ends the session in
+// the store, so that every copy of its cookie is refused, clears the cookie
+// and 303s to /login, keeping list and rd so another account can sign in.
+// When the store cannot be reached it changes nothing, the cookie included,
+// and answers the 503 page.
 func (h *Handler) logout(c echo.Context) error {
 	r := c.Request()
 	list, rd, err := h.siteParams(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
+	c.Response().Header()["Cache-Control"] = h.noStore
 	if vs, ok := h.findSession(r, "", false); ok {
+		if err := h.endSession(c, vs.session.Email, vs.state.id, store.ReasonUser); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return storeError(err)
+		}
 		h.logger.Info("signed out", "email", vs.session.Email)
 	}
-	c.Response().Header()["Cache-Control"] = h.noStore
 	http.SetCookie(c.Response(), h.cookie.sessionCookie("", -1))
 	http.SetCookie(c.Response(), h.signedOutCookie(signedOutTTL))
 	return c.Redirect(http.StatusSeeOther, "/login"+siteQuery(list, rd))

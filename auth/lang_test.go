@@ -33,7 +33,7 @@ func TestLanguageCookie(t *testing.T) {
 	}
 	for _, tt := range tests {
 		h, err := New(Config{
-			ClientID: testClientID, Allowlist: fakeAllowlist{}, Keys: [][]byte{secret(1)},
+			ClientID: testClientID, Allowlist: fakeAllowlist{}, Keys: [][]byte{secret(1)}, Store: testStore(t),
 			CookieName: "doorman", CookieDomain: tt.domain, CookieSecure: tt.secure, CookieTTL: time.Hour,
 		})
 		if err != nil {

@@ -31,9 +31,13 @@ func (v view) Titled(key string) view {
 }
 
 // ErrorKind is the kind of error page error.html shows for v.Status: the
-// statuses with their own text, else "400" for any 4xx and "500" for the rest.
+// statuses with their own text ("503store" when the store could not be
+// reached, "503" when Google could not), else "400" for any 4xx and "500"
+// for the rest.
 func (v view) ErrorKind() string {
 	switch s := v.Status; {
+	case s == http.StatusServiceUnavailable && v.StoreDown:
+		return "503store"
 	case s == http.StatusUnauthorized, s == http.StatusNotFound, s == http.StatusTooManyRequests, s == http.StatusServiceUnavailable:
 		return strconv.Itoa(s)
 	case s >= 400 && s < 500:

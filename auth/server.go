@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"doorman/auth/store"
 	"doorman/static"
 )
 
@@ -51,7 +52,7 @@ func (p pagePolicy) forPage(name string, demo bool) string {
 // Pages is a working default.
 type ServerConfig struct {
 	Pages     *template.Template // the parsed templates (templates.Parse); required
-	Ready     func() bool        // /readyz's answer; nil means always ready
+	Ready     func() bool        // whether the whitelist is loaded, for /readyz (with Handler.Ready); nil means it is
 	RateLimit float64            // /login, /callback requests per second per client; 0 is off
 	IPTrust   IPTrust            // where the client address comes from; the zero value trusts no header
 	// LoopbackHostsOnly refuses requests whose Host is no loopback name
@@ -65,9 +66,9 @@ type ServerConfig struct {
 // request nginx serves.
 func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 	logger := h.logger
-	ready := cfg.Ready
-	if ready == nil {
-		ready = func() bool { return true }
+	ready := h.Ready // the store was read once
+	if cfg.Ready != nil {
+		ready = func() bool { return cfg.Ready() && h.Ready() }
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -97,6 +98,9 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 	e.GET("/", home, page...)
 	e.GET("/login", h.login, signIn...)
 	e.GET("/logout", h.logout, page...)
+	e.GET("/sessions", h.sessionsPage, page...)
+	e.POST("/sessions/end", h.endSessionPost, page...)
+	e.POST("/sessions/end-all", h.endAllPost, page...)
 	if h.inDemo() {
 		// Demo mode only (doorman --demo): sign-in by button, and pages
 		// guarded by the /auth decision so the effect shows without nginx.
@@ -181,19 +185,20 @@ func errorHandler(logger *slog.Logger, csp string) echo.HTTPErrorHandler {
 			_ = c.NoContent(http.StatusUnauthorized)
 			return
 		}
-		renderError(c, code, csp, logger)
+		renderError(c, Page{Status: code, StoreDown: errors.Is(err, store.ErrUnavailable)}, csp, logger)
 	}
 }
 
-// renderError writes error.html for code, or the bare status text.
-func renderError(c echo.Context, code int, csp string, logger *slog.Logger) {
+// renderError writes error.html for p.Status, or the bare status text.
+func renderError(c echo.Context, p Page, csp string, logger *slog.Logger) {
+	code := p.Status
 	setPageHeaders(c.Response().Header(), csp)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
 		return
 	}
-	if err := c.Render(code, "error.html", Page{Status: code}); err != nil {
+	if err := c.Render(code, "error.html", p); err != nil {
 		logger.Error("render error page", "err", err)
 		_ = c.String(code, http.StatusText(code))
 	}

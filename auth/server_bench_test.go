@@ -58,7 +58,7 @@ func BenchmarkAuth(b *testing.B) {
 // benchAuth runs the /auth cases against one server.
 func benchAuth(b *testing.B, wl *whitelist.Watcher, m *Metrics, logger *slog.Logger) {
 	keys := [][]byte{secret('k')}
-	cfg := Config{ClientID: "x", Allowlist: wl, Keys: keys, CookieName: "doorman", CookieTTL: time.Hour, Logger: logger}
+	cfg := Config{ClientID: "x", Allowlist: wl, Keys: keys, CookieName: "doorman", CookieTTL: time.Hour, Logger: logger, Store: testStore(b)}
 	if m != nil {
 		cfg.Observer = m
 	}
@@ -108,7 +108,7 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, m *Metrics, logger *slog.Log
 // 300 well-formed ones signed with a key doorman does not hold.
 func forgedFloods(b *testing.B, wl Allowlist) [2]string {
 	b.Helper()
-	foreign, err := New(Config{ClientID: "x", Allowlist: wl, Keys: [][]byte{secret('f')}, CookieName: "doorman", CookieTTL: time.Hour})
+	foreign, err := New(Config{ClientID: "x", Allowlist: wl, Keys: [][]byte{secret('f')}, CookieName: "doorman", CookieTTL: time.Hour, Store: testStore(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func newTestDoorman(t *testing.T, list string, tc testConfig) *testDoorman {
 // config is the fixture's Config, edited by edit.
 func (td *testDoorman) config(t *testing.T, logger *slog.Logger, edit func(*Config)) Config {
 	cfg := Config{
-		ClientID: googletest.DefaultClientID, Allowlist: td.wl, Keys: [][]byte{secret('k')},
+		ClientID: googletest.DefaultClientID, Allowlist: td.wl, Keys: [][]byte{secret('k')}, Store: testStore(t),
 		CookieName: "doorman", CookieTTL: time.Hour, CookieSecure: false,
 		RedirectDomains: []string{".example.com"}, HTTPClient: &http.Client{Transport: offlineTransport{}},
 		Logger: logger, Context: t.Context(),
@@ -118,6 +118,7 @@ func mustHandler(t *testing.T, cfg Config) *Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	go h.Run(t.Context())
 	return h
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"context"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+
+	"doorman/auth/store"
 )
 
 // maxCookieLen caps an encoded cookie value; securecookie refuses longer ones
@@ -41,6 +44,7 @@ var (
 
 // Session is what the session cookie carries.
 type Session struct {
+	ID      string    // the session's secret id: 128 random bits, base64url; never logged or stored
 	Email   string    // lower-case ASCII address
 	Issued  time.Time // sign-in time
 	Expires time.Time // the session is invalid from this instant on
@@ -48,9 +52,32 @@ type Session struct {
 
 // sessionWire is Session as serialised inside the cookie: short keys, unix seconds.
 type sessionWire struct {
+	ID      string `json:"s"`
 	Email   string `json:"e"`
 	Issued  int64  `json:"i"`
 	Expires int64  `json:"x"`
+}
+
+// sessionIDLen is the length of a session id: 16 random bytes, base64url.
+const sessionIDLen = 22
+
+// newSessionID returns a fresh session id.
+func newSessionID() string { return randomString(16) }
+
+// storeID is the id under which the store keeps the session whose secret
+// id is sid: a hash, so that the store never holds what a cookie carries.
+func storeID(sid string) string {
+	sum := sha256.Sum256([]byte("doorman session\x00" + sid))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// validSessionID reports whether sid has the shape newSessionID gives.
+func validSessionID(sid string) bool {
+	if len(sid) != sessionIDLen {
+		return false
+	}
+	_, err := base64.RawURLEncoding.Strict().DecodeString(sid)
+	return err == nil
 }
 
 // codec encodes and decodes one kind of cookie with securecookie:
@@ -184,7 +211,7 @@ func splitSigned(b []byte) (signed, mac []byte, ok bool) {
 
 // encodeSession returns the cookie value for s.
 func (c *codec) encodeSession(s Session) (string, error) {
-	return c.encode(sessionWire{Email: s.Email, Issued: s.Issued.Unix(), Expires: s.Expires.Unix()})
+	return c.encode(sessionWire{ID: s.ID, Email: s.Email, Issued: s.Issued.Unix(), Expires: s.Expires.Unix()})
 }
 
 // decodeSession returns the session in value if it verifies and has not
@@ -206,7 +233,10 @@ func (c *codec) openSession(key int, value string, now time.Time) (Session, erro
 	if w.Email == "" || now.Unix() >= w.Expires {
 		return Session{}, fmt.Errorf("%w: expired or empty", ErrNoSession)
 	}
-	return Session{Email: w.Email, Issued: time.Unix(w.Issued, 0), Expires: time.Unix(w.Expires, 0)}, nil
+	if !validSessionID(w.ID) { // a cookie from before sessions could be ended
+		return Session{}, fmt.Errorf("%w: no session id", ErrNoSession)
+	}
+	return Session{ID: w.ID, Email: w.Email, Issued: time.Unix(w.Issued, 0), Expires: time.Unix(w.Expires, 0)}, nil
 }
 
 // findSession returns the first valid session in r's cookies. With
@@ -237,7 +267,8 @@ func (h *Handler) findSession(r *http.Request, list string, onList bool) (*verif
 }
 
 // verifySession decodes value, from the cache of verified values when it
-// was seen before, and checks expiry at now (unix seconds).
+// was seen before, and checks expiry at now (unix seconds) and that the
+// session was not ended. A session that passes is noted as used.
 func (h *Handler) verifySession(value string, now int64) (*verifiedSession, bool) {
 	vs, ok := h.verified.get(value)
 	if !ok {
@@ -245,17 +276,24 @@ func (h *Handler) verifySession(value string, now int64) (*verifiedSession, bool
 		if err != nil {
 			return nil, false
 		}
-		vs = &verifiedSession{session: s, expires: s.Expires.Unix(), emailHeader: []string{s.Email}}
+		id := storeID(s.ID)
+		vs = &verifiedSession{session: s, expires: s.Expires.Unix(), emailHeader: []string{s.Email},
+			state: h.states.state(id, s.Expires.Unix())}
 		h.verified.put(value, vs)
 	}
-	return vs, now < vs.expires
+	if now >= vs.expires || vs.state.ended.Load() {
+		return nil, false
+	}
+	h.states.used(vs.state, now)
+	return vs, true
 }
 
 // verifiedSession is a session cookie that verified, with what the hot path needs.
 type verifiedSession struct {
 	session     Session
-	expires     int64    // session.Expires in unix seconds
-	emailHeader []string // X-Auth-Request-Email value, shared, never modified
+	expires     int64         // session.Expires in unix seconds
+	emailHeader []string      // X-Auth-Request-Email value, shared, never modified
+	state       *sessionState // whether it was ended, and its last use
 }
 
 // verifiedCache remembers cookie values that verified, so /auth skips
@@ -332,14 +370,30 @@ func withExpiry(c *http.Cookie) *http.Cookie {
 	return c
 }
 
-// SessionCookie returns a session cookie for email, valid for the
-// configured TTL. It does NOT verify anything: it is for callers that have
-// established the identity themselves, such as benchmarks and tests.
+// SessionCookie starts a session for email, recorded in the store, and
+// returns its cookie, valid for the configured TTL. It does NOT verify
+// anything: it is for callers that have established the identity
+// themselves, such as benchmarks and tests.
 func (h *Handler) SessionCookie(email string) (*http.Cookie, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	return h.newSession(ctx, asciiLower(email), "", "")
+}
+
+// newSession records a new session of email in the store, with the
+// browser's User-Agent and address, and returns its cookie. A store that
+// cannot be reached is an error wrapping store.ErrUnavailable, and no
+// cookie.
+func (h *Handler) newSession(ctx context.Context, email, userAgent, ip string) (*http.Cookie, error) {
 	now := h.now()
-	value, err := h.sessions.encodeSession(Session{Email: asciiLower(email), Issued: now, Expires: now.Add(h.cookie.ttl)})
+	s := Session{ID: newSessionID(), Email: email, Issued: now, Expires: now.Add(h.cookie.ttl)}
+	value, err := h.sessions.encodeSession(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode session: %w", err)
+	}
+	rec := store.Session{ID: storeID(s.ID), Email: email, Created: now, Expires: s.Expires, UserAgent: userAgent, IP: ip}
+	if err := h.store.CreateSession(ctx, rec); err != nil {
+		return nil, fmt.Errorf("record session: %w", err)
 	}
 	return h.cookie.sessionCookie(value, int(h.cookie.ttl/time.Second)), nil
 }

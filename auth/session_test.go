@@ -24,7 +24,7 @@ func secret(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 func TestSessionCodec(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
-	valid := Session{Email: "alice@example.com", Issued: now, Expires: now.Add(time.Hour)}
+	valid := Session{ID: testSessionID, Email: "alice@example.com", Issued: now, Expires: now.Add(time.Hour)}
 	oldKey, newKey, foreignKey := secret(1), secret(2), secret(3)
 	minted := mustEncode(t, mustCodec(t, "doorman", oldKey), valid)
 	tests := []struct {
@@ -66,7 +66,7 @@ func TestSessionCodec(t *testing.T) {
 func TestSessionCodecFirstKeySigns(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
-	v := mustEncode(t, mustCodec(t, "doorman", secret(2), secret(1)), Session{Email: "a@example.com", Expires: now.Add(time.Hour)})
+	v := mustEncode(t, mustCodec(t, "doorman", secret(2), secret(1)), Session{ID: testSessionID, Email: "a@example.com", Expires: now.Add(time.Hour)})
 	if _, err := mustCodec(t, "doorman", secret(2)).decodeSession(v, now); err != nil {
 		t.Errorf("new first key does not verify its own cookie: %v", err)
 	}
@@ -137,7 +137,7 @@ func flip(s string, i int) string {
 func FuzzDecodeSession(f *testing.F) {
 	now := time.Now()
 	c := mustCodec(f, "doorman", secret(1))
-	f.Add(mustEncode(f, c, Session{Email: "a@example.com", Expires: now.Add(time.Hour)}))
+	f.Add(mustEncode(f, c, Session{ID: testSessionID, Email: "a@example.com", Expires: now.Add(time.Hour)}))
 	f.Add("")
 	f.Add("1")
 	f.Add(strings.Repeat("A", 200))

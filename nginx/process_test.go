@@ -27,6 +27,9 @@ func startProcess(t *testing.T, name string, cmd *exec.Cmd) *process {
 	t.Helper()
 	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &p.out, &p.out
+	if cmd.Dir == "" {
+		cmd.Dir = t.TempDir() // where relative defaults (doorman.db) land
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}

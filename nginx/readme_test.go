@@ -178,7 +178,7 @@ func TestReadmeKeyRotation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, doormanBin, "--check", "--client-id=x", "--whitelist="+whitelist, "--secret-file="+keyFile)
-	cmd.Env = cleanEnv()
+	cmd.Env, cmd.Dir = cleanEnv(), t.TempDir()
 	out, err := cmd.CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte(": 2 key(s)")) {
 		t.Errorf("doorman --check after rotation: %v, want exit 0 and 2 keys:\n%s", err, out)

@@ -1,0 +1,23 @@
+package auth
+
+import (
+	"path/filepath"
+	"testing"
+
+	"doorman/auth/store"
+)
+
+// testStore opens a SQLite store in a new file of the test's own, closed
+// when the test ends.
+func testStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "doorman.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// testSessionID is a well-formed session id, for cookies tests mint.
+const testSessionID = "AAAAAAAAAAAAAAAAAAAAAA"
