@@ -225,15 +225,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if o.server.Pages, err = templates.Parse(); err != nil {
 		return fmt.Errorf("parse templates: %w", err)
 	}
+	o.auth.Allowlist, o.auth.Store, o.auth.Logger, o.auth.Context, o.server.Ready = wl, st, logger, ctx, wl.Ready
 	var metrics *auth.Metrics
 	if o.metricsListen != "" {
 		metrics = auth.NewMetrics(func(name string) bool { return wl.List().Has(name) }, wl.Collector())
 		o.auth.Observer = metrics
 	}
-	o.auth.Allowlist, o.auth.Store, o.auth.Logger, o.auth.Context, o.server.Ready = wl, st, logger, ctx, wl.Ready
 	h, err := auth.New(o.auth)
 	if err != nil {
 		return err
+	}
+	if metrics != nil {
+		metrics.Register(h.StoreCollector())
 	}
 	go h.Run(ctx)
 	servers, err := listen(o, table, auth.NewServer(h, o.server), metrics)

@@ -100,3 +100,45 @@ func (m *Metrics) SignIn(outcome, reason string) { m.signIns.WithLabelValues(out
 
 // KeyFetchFailed counts one failed fetch of Google's keys.
 func (m *Metrics) KeyFetchFailed() { m.keyFailures.Inc() }
+
+// StoreCollector returns the metrics of h's store: whether it answers,
+// how far behind the store h's view of it may be, and the sessions live in
+// it. Register it with NewMetrics.
+func (h *Handler) StoreCollector() prometheus.Collector { return storeCollector{h.states} }
+
+// storeCollector reads a sessionStates at scrape time.
+type storeCollector struct{ s *sessionStates }
+
+var (
+	storeUpDesc = prometheus.NewDesc("doorman_store_up",
+		"1 while the store answers, 0 while it cannot be reached (/auth answers from memory meanwhile).", nil, nil)
+	storeLagDesc = prometheus.NewDesc("doorman_store_feed_lag_seconds",
+		"Seconds since this doorman last knew its view of ended sessions to be current.", nil, nil)
+	sessionsLiveDesc = prometheus.NewDesc("doorman_sessions_live",
+		"Sessions neither ended nor expired in the store, counted every 30 s.", nil, nil)
+)
+
+// Describe sends the store metrics' descriptions.
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- storeUpDesc
+	ch <- storeLagDesc
+	ch <- sessionsLiveDesc
+}
+
+// Collect sends the store metrics' current values.
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	up := 0.0
+	if c.s.up.Load() {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, up)
+	if synced := c.s.synced.Load(); synced != 0 {
+		ch <- prometheus.MustNewConstMetric(storeLagDesc, prometheus.GaugeValue, time.Since(time.Unix(0, synced)).Seconds())
+	}
+	if n := c.s.live.Load(); n >= 0 {
+		ch <- prometheus.MustNewConstMetric(sessionsLiveDesc, prometheus.GaugeValue, float64(n))
+	}
+}
+
+// Register adds more collectors to m's registry.
+func (m *Metrics) Register(cs ...prometheus.Collector) { m.registry.MustRegister(cs...) }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"doorman/auth/googletest"
 	"doorman/whitelist"
@@ -116,5 +117,34 @@ func TestUnknownListBudgetIsNginxs(t *testing.T) {
 	td.do(t, http.MethodGet, "/auth?list=gtp4", nil, nil)
 	if !strings.Contains(td.logs.String(), `"msg":"unknown whitelist list","path":`) || !strings.Contains(td.logs.String(), `"list":"gtp4"`) {
 		t.Errorf("nginx's typo gtp4 not logged after 101 client-chosen names:\n%s", td.logs.String())
+	}
+}
+
+// TestMetricsStore: the store's metrics follow it: up while it answers,
+// down (with /auth still answering from memory) once it is closed, and
+// the live sessions counted.
+func TestMetricsStore(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	var m *Metrics
+	td := newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, auth: func(c *Config) {
+		m = newTestMetrics(c.Allowlist.(*whitelist.Watcher))
+		c.Observer, c.Store = m, st
+	}})
+	m.Register(td.h.StoreCollector())
+	alice := mintSession(t, td.h, "alice@example.com")
+	mintSession(t, td.h, "alice@example.com")
+	waitFor(t, 5*time.Second, "store metrics", func() bool {
+		text := scrape(t, m)
+		return strings.Contains(text, "doorman_store_up 1") && strings.Contains(text, "doorman_sessions_live 2") &&
+			strings.Contains(text, "doorman_store_feed_lag_seconds")
+	})
+	st.Close()
+	waitFor(t, 5*time.Second, "doorman_store_up 0", func() bool { return strings.Contains(scrape(t, m), "doorman_store_up 0") })
+	if resp, _ := td.do(t, http.MethodGet, "/auth", nil, nil, alice); resp.StatusCode != http.StatusOK {
+		t.Errorf("/auth with the store closed = %d, want 200 from memory", resp.StatusCode)
+	}
+	if n := strings.Count(td.logs.String(), `"msg":"store unreachable"`); n != 1 {
+		t.Errorf("store unreachable logged %d times, want once", n)
 	}
 }

@@ -38,6 +38,8 @@ const (
 	storeTimeout = 2 * time.Second
 	// maxPendingTouches bounds the uses waiting to be written.
 	maxPendingTouches = 1 << 16
+	// countEvery is how often the live sessions are counted, for metrics.
+	countEvery = 30 * time.Second
 )
 
 // sessionState is what this doorman knows about one session. The hot path
@@ -64,6 +66,7 @@ type sessionStates struct {
 	ready   atomic.Bool        // the first snapshot was read
 	up      atomic.Bool        // the store answered the last call
 	synced  atomic.Int64       // unix nanoseconds of the last time the view was known current
+	live    atomic.Int64       // live sessions in the store, counted every countEvery; -1 before the first count
 }
 
 // newSessionStates returns an empty set of states over st.
@@ -73,6 +76,7 @@ func newSessionStates(st store.Store, idle time.Duration, logger *slog.Logger, n
 		states: map[string]*sessionState{}, touched: make(chan *sessionState, 4096),
 	}
 	s.up.Store(true)
+	s.live.Store(-1)
 	return s
 }
 
@@ -201,6 +205,7 @@ func (s *sessionStates) writeUses(ctx context.Context) {
 	pending := map[string]time.Time{}
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
+	var counted time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -219,6 +224,12 @@ func (s *sessionStates) writeUses(ctx context.Context) {
 			clear(pending)
 		}
 		s.endIdle(ctx)
+		if time.Since(counted) >= countEvery {
+			if n, err := s.store.CountLiveSessions(ctx, s.now()); err == nil {
+				s.live.Store(int64(n))
+				counted = time.Now()
+			}
+		}
 	}
 }
 

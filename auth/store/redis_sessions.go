@@ -34,6 +34,18 @@ func (r *redisStore) LiveSessions(ctx context.Context, email string, now time.Ti
 	return ss, nil
 }
 
+// CountLiveSessions implements Store: the live index holds no ended
+// session, and the expired ones are counted out by their score.
+func (r *redisStore) CountLiveSessions(ctx context.Context, now time.Time) (int, error) {
+	cctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	n, err := r.client.ZCount(cctx, r.prefix+"sessions", "("+strconv.FormatInt(millis(now), 10), "+inf").Result()
+	if err != nil {
+		return 0, fmt.Errorf("count live sessions: %w", redisErr(ctx, err))
+	}
+	return int(n), nil
+}
+
 // EndSession implements Store.
 func (r *redisStore) EndSession(ctx context.Context, email, id string, by Reason, now time.Time) (Session, error) {
 	if err := validID(id); err != nil {

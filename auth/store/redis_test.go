@@ -24,7 +24,8 @@ func calls(s store.Store, now time.Time) map[string]func(ctx context.Context) er
 			id := "new" + strconv.FormatInt(time.Now().UnixNano(), 36)
 			return s.CreateSession(ctx, newSession(id, bob, now))
 		},
-		"LiveSessions": func(ctx context.Context) error { _, err := s.LiveSessions(ctx, alice, now); return err },
+		"LiveSessions":      func(ctx context.Context) error { _, err := s.LiveSessions(ctx, alice, now); return err },
+		"CountLiveSessions": func(ctx context.Context) error { _, err := s.CountLiveSessions(ctx, now); return err },
 		"EndSession": func(ctx context.Context) error {
 			_, err := s.EndSession(ctx, alice, "a1", store.ReasonUser, now)
 			if errors.Is(err, store.ErrNotFound) {

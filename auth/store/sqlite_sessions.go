@@ -54,6 +54,16 @@ func (s *sqliteStore) LiveSessions(ctx context.Context, email string, now time.T
 	return ss, nil
 }
 
+// CountLiveSessions implements Store.
+func (s *sqliteStore) CountLiveSessions(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE ended IS NULL AND expires > ?1`, millis(now)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count live sessions: %w", sqliteErr(err))
+	}
+	return n, nil
+}
+
 // EndSession implements Store.
 func (s *sqliteStore) EndSession(ctx context.Context, email, id string, by Reason, now time.Time) (Session, error) {
 	if err := validID(id); err != nil {

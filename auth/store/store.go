@@ -57,6 +57,9 @@ type Store interface {
 	// at now, of email or of everyone when email is "", sorted by Created.
 	LiveSessions(ctx context.Context, email string, now time.Time) ([]Session, error)
 
+	// CountLiveSessions counts the sessions neither ended nor expired at now.
+	CountLiveSessions(ctx context.Context, now time.Time) (int, error)
+
 	// EndSession ends the live session id and returns it. When email is
 	// not "", the session must be email's: someone else's session is
 	// ErrNotFound, like an unknown, ended or expired one.

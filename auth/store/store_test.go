@@ -159,6 +159,11 @@ func wantLive(t *testing.T, s store.Store, email string, now time.Time, want ...
 		t.Fatalf("LiveSessions(%q) = %v", email, err)
 	}
 	wantSessions(t, fmt.Sprintf("LiveSessions(%q)", email), got, want...)
+	if email == "" { // everyone's: the count agrees
+		if n, err := s.CountLiveSessions(t.Context(), now); err != nil || n != len(want) {
+			t.Errorf("CountLiveSessions() = %d, %v; want %d", n, err, len(want))
+		}
+	}
 }
 
 // wantSessions checks that got are want, in order, field by field.
