@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/base64"
 	"path/filepath"
 	"testing"
 
@@ -21,3 +22,9 @@ func testStore(t testing.TB) store.Store {
 
 // testSessionID is a well-formed session id, for cookies tests mint.
 const testSessionID = "AAAAAAAAAAAAAAAAAAAAAA"
+
+// base64RawURLStrict decodes s as unpadded base64url, refusing any other
+// spelling of the same bytes.
+func base64RawURLStrict(s string) ([]byte, error) {
+	return base64.RawURLEncoding.Strict().DecodeString(s)
+}
