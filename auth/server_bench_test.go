@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"doorman/auth/store"
+	"doorman/auth/store/redistest"
 	"doorman/whitelist"
 )
 
@@ -51,16 +53,32 @@ func BenchmarkAuth(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("metrics=off", func(b *testing.B) { benchAuth(b, wl, nil, logger) })
-	b.Run("metrics=on", func(b *testing.B) { benchAuth(b, wl, newTestMetrics(wl), logger) })
+	b.Run("metrics=off", func(b *testing.B) { benchAuth(b, wl, logger, nil) })
+	b.Run("metrics=on", func(b *testing.B) {
+		benchAuth(b, wl, logger, func(c *Config) { c.Observer = newTestMetrics(wl) })
+	})
+	// The store and --session-idle stay off the hot path: the same cases
+	// on Redis, and with idle sessions ended.
+	b.Run("store=redis", func(b *testing.B) {
+		st, err := store.Open(b.Context(), redistest.Start(b).URL(), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		benchAuth(b, wl, logger, func(c *Config) { c.Store = st })
+	})
+	b.Run("session-idle=1h", func(b *testing.B) {
+		benchAuth(b, wl, logger, func(c *Config) { c.SessionIdle = time.Hour })
+	})
 }
 
-// benchAuth runs the /auth cases against one server.
-func benchAuth(b *testing.B, wl *whitelist.Watcher, m *Metrics, logger *slog.Logger) {
+// benchAuth runs the /auth cases against one server, its Config edited by
+// edit (unless nil).
+func benchAuth(b *testing.B, wl *whitelist.Watcher, logger *slog.Logger, edit func(*Config)) {
 	keys := [][]byte{secret('k')}
 	cfg := Config{ClientID: "x", Allowlist: wl, Keys: keys, CookieName: "doorman", CookieTTL: time.Hour, Logger: logger, Store: testStore(b)}
-	if m != nil {
-		cfg.Observer = m
+	if edit != nil {
+		edit(&cfg)
 	}
 	h, err := New(cfg)
 	if err != nil {
@@ -72,6 +90,15 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, m *Metrics, logger *slog.Log
 		b.Fatal(err)
 	}
 	valid := "doorman=" + cookie.Value
+	ended, err := h.SessionCookie("user3.42@example.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	endedID := storeID(mustDecode(b, h, ended).ID)
+	if _, err := cfg.Store.EndSession(b.Context(), "", endedID, store.ReasonAdmin, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	h.states.markEnded(endedID, time.Now().Add(time.Hour))
 	floods := forgedFloods(b, wl)
 	cases := []struct {
 		name, path, cookie string
@@ -79,6 +106,7 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, m *Metrics, logger *slog.Log
 	}{
 		{"valid cookie", "/auth?list=list3", valid, 200},
 		{"valid cookie, not on list", "/auth", valid, 401},
+		{"ended session", "/auth?list=list3", "doorman=" + ended.Value, 401},
 		{"invalid cookie", "/auth", "doorman=" + strings.Repeat("A", 180), 401},
 		{"no cookie", "/auth", "", 401},
 		{"forged flood, 3414 short", "/auth", floods[0], 401},
@@ -119,4 +147,14 @@ func forgedFloods(b *testing.B, wl Allowlist) [2]string {
 	short := strings.Repeat("doorman=AAAAAAAA; ", 3414)
 	wellFormed := strings.Repeat("doorman="+forged.Value+"; ", 300)
 	return [2]string{strings.TrimSuffix(short, "; "), strings.TrimSuffix(wellFormed, "; ")}
+}
+
+// mustDecode returns the session cookie c carries, as h reads it.
+func mustDecode(tb testing.TB, h *Handler, c *http.Cookie) Session {
+	tb.Helper()
+	s, err := h.sessions.decodeSession(c.Value, h.now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
