@@ -133,7 +133,7 @@ func (h *Handler) admit(c echo.Context, id identity, nonces []nonceEntry, list, 
 		return h.renderNotSignedIn(c, id.Email, list, rd)
 	}
 	if err := h.startSession(c, id, nonces); err != nil {
-		h.observer.SignIn("refused", "store_unavailable")
+		h.logRefusal(c, refuse("store_unavailable", "the session could not be recorded"), id.Email)
 		return err
 	}
 	h.logger.Info("sign-in succeeded", "email", id.Email, "sub", id.Subject, "lists", logLists(lists), "site", logList(list), "client_ip", c.RealIP())
