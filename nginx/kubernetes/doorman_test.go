@@ -328,3 +328,26 @@ func isSubset(sub, of map[string]string) bool {
 	}
 	return true
 }
+
+// TestReplicasShareTheStore: more than one replica needs one shared store,
+// so DOORMAN_STORE comes from the doorman-store Secret and is a Redis URL
+// (a SQLite file in each pod would give each replica sessions of its own).
+func TestReplicasShareTheStore(t *testing.T) {
+	t.Parallel()
+	d := loadDeployment(t)
+	if d.spec.Replicas < 2 {
+		t.Errorf("replicas = %d, want at least 2", d.spec.Replicas)
+	}
+	i := slices.IndexFunc(d.doorman.Env, func(e envVar) bool { return e.Name == "DOORMAN_STORE" })
+	if i < 0 {
+		t.Fatal("the doorman container does not set DOORMAN_STORE")
+	}
+	ref := d.doorman.Env[i].ValueFrom.SecretKeyRef
+	if d.doorman.Env[i].Value != "" || ref.Name == "" {
+		t.Fatalf("DOORMAN_STORE = %q from secret %q; want it from a Secret (the URL may hold a password)", d.doorman.Env[i].Value, ref.Name)
+	}
+	secret := mustFind(t, d.objs, "Secret", ref.Name)
+	if url := secret.StringData[ref.Key]; !strings.HasPrefix(url, "redis://") && !strings.HasPrefix(url, "rediss://") {
+		t.Errorf("Secret %s key %s = %q, want a redis:// or rediss:// URL", ref.Name, ref.Key, url)
+	}
+}

@@ -50,6 +50,7 @@ func (v *intOrString) UnmarshalYAML(n *yaml.Node) error {
 }
 
 type deploymentSpec struct {
+	Replicas int           `yaml:"replicas"`
 	Selector labelSelector `yaml:"selector"`
 	Template struct {
 		Metadata metadata `yaml:"metadata"`
@@ -68,15 +69,25 @@ type podSpec struct {
 	Volumes        []volume    `yaml:"volumes"`
 }
 
+// envVar is one environment variable of a container: a value, or one
+// taken from a Secret.
+type envVar struct {
+	Name      string `yaml:"name"`
+	Value     string `yaml:"value"`
+	ValueFrom struct {
+		SecretKeyRef struct {
+			Name string `yaml:"name"`
+			Key  string `yaml:"key"`
+		} `yaml:"secretKeyRef"`
+	} `yaml:"valueFrom"`
+}
+
 type container struct {
 	Name    string   `yaml:"name"`
 	Command []string `yaml:"command"`
 	Args    []string `yaml:"args"`
-	Env     []struct {
-		Name  string `yaml:"name"`
-		Value string `yaml:"value"`
-	} `yaml:"env"`
-	Ports []struct {
+	Env     []envVar `yaml:"env"`
+	Ports   []struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
