@@ -186,6 +186,7 @@ func startReadmeDoorman(t *testing.T, s *stack) (addr string, logs func() string
 		"--client-id", s.google.ClientID,
 		"--whitelist", s.whitelist,
 		"--secret-file", filepath.Join(s.dir, "doorman.key"),
+		"--store", filepath.Join(s.dir, "doorman.db"),
 		"--public-url", fmt.Sprintf("https://auth.example.com:%d", s.port),
 	)
 	cmd := exec.Command(doormanBin, append(flags, "--redirect-domains=.example.com:*")...)
