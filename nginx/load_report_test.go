@@ -115,10 +115,10 @@ func (r *loadReport) printTargets(w io.Writer) {
 		return caseStats{}
 	}
 	const valid, cached = "doorman, valid cookie", "doorman + micro-cache, valid"
-	const candidate = "candidate, valid cookie"
+	const candidate, onRedis = "candidate, valid cookie", "doorman on Redis, valid cookie"
 	ratio := func(mode, name string) float64 { return spreadOf(get(mode, name).ratio).median }
 	fmt.Fprintln(w, "targets:")
-	for _, name := range []string{valid, candidate} {
+	for _, name := range []string{valid, onRedis, candidate} {
 		if len(get("direct", name).rps) == 0 {
 			continue // no candidate
 		}

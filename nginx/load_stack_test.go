@@ -159,21 +159,23 @@ func (s *loadStack) buildAndStart(t *testing.T, name, dir string) *sidecar {
 // own: doorman watches the file's directory) and runs the doorman binary
 // on it with the stack's key file, plain-HTTP cookies and its Google
 // traffic sent through the fake's proxy. Cleanup requires exit status 0.
-func (s *loadStack) startDoorman(t *testing.T, name, whitelist string) *sidecar {
+func (s *loadStack) startDoorman(t *testing.T, name, whitelist string, args ...string) *sidecar {
 	t.Helper()
-	return s.startDoormanBin(t, doormanBin, name, whitelist)
+	return s.startDoormanBin(t, doormanBin, name, whitelist, args...)
 }
 
-// startDoormanBin is startDoorman with another doorman binary.
-func (s *loadStack) startDoormanBin(t *testing.T, bin, name, whitelist string) *sidecar {
+// startDoormanBin is startDoorman with another doorman binary. Its store is
+// a SQLite file of its own, unless args name another.
+func (s *loadStack) startDoormanBin(t *testing.T, bin, name, whitelist string, args ...string) *sidecar {
 	t.Helper()
 	c := &sidecar{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), whitelist: filepath.Join(s.dir, name, "whitelist.txt")}
 	if err := os.Mkdir(filepath.Dir(c.whitelist), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, c.whitelist, whitelist)
-	cmd := exec.Command(bin, "--listen="+c.addr, "--client-id="+s.google.ClientID,
-		"--whitelist="+c.whitelist, "--secret-file="+s.secret, "--cookie-secure=false")
+	cmd := exec.Command(bin, append([]string{"--listen=" + c.addr, "--client-id=" + s.google.ClientID,
+		"--whitelist=" + c.whitelist, "--secret-file=" + s.secret, "--cookie-secure=false",
+		"--store=" + filepath.Join(filepath.Dir(c.whitelist), "doorman.db")}, args...)...)
 	cmd.Env = append(cleanEnv(), s.google.ProxyEnv()...)
 	c.proc = startProcess(t, name, cmd)
 	t.Cleanup(func() {

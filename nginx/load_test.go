@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"doorman/auth/store/redistest"
 	"doorman/whitelist"
 )
 
@@ -69,10 +70,12 @@ type loadBench struct {
 	stack          *loadStack
 	wrk            string
 	limit, doorman *sidecar
+	redis          *sidecar // doorman with its sessions in Redis
 	floor          *sidecar // the idtoken floor (startFloor); nil in the smoke test
 	big            *sidecar // doorman with 100k addresses, for reloads; nil in the smoke test
 	candidate      *sidecar // -load.candidate's doorman; usually nil
 	listed, bad    string   // Cookie headers: listedUser's session, and a tampered copy
+	listedRedis    string   // listedUser's session recorded in the Redis store
 	unlisted       string   // unlistedUser's session
 }
 
@@ -85,9 +88,11 @@ func newLoadBench(t *testing.T, big bool) *loadBench {
 	s := b.stack
 	b.limit = s.startLimit(t)
 	b.doorman = s.startDoorman(t, "doorman", whitelistOf(10_000, nil))
+	b.redis = s.startDoorman(t, "doormanredis", whitelistOf(10_000, nil), "--store="+redistest.Start(t).URL())
 	sites := []loadSite{
 		{path: "/limit", auth: b.limit, list: loadList},
 		{path: "/doorman", auth: b.doorman, list: loadList},
+		{path: "/redis", auth: b.redis, list: loadList},
 		{path: "/cached", auth: b.doorman, list: loadList, cached: true},
 	}
 	if big {
@@ -101,6 +106,7 @@ func newLoadBench(t *testing.T, big bool) *loadBench {
 	}
 	s.startNginx(t, loadConfig{sites: sites})
 	b.listed, b.unlisted = s.signIn(t, b.doorman, listedUser, loadList), s.signIn(t, b.doorman, unlistedUser, "")
+	b.listedRedis = s.signIn(t, b.redis, listedUser, loadList)
 	b.bad = tampered(b.listed)
 	return b
 }
@@ -114,9 +120,11 @@ func (b *loadBench) cases() []loadCase {
 		{"nginx", "doorman, valid cookie", s.url("/doorman"), b.listed, true, b.doorman, false},
 		{"nginx", "doorman, no cookie (401)", s.url("/doorman"), "", false, b.doorman, false},
 		{"nginx", "doorman, bad cookie (401)", s.url("/doorman"), b.bad, false, b.doorman, false},
+		{"nginx", "doorman on Redis, valid cookie", s.url("/redis"), b.listedRedis, true, b.redis, false},
 		{"nginx", "doorman + micro-cache, valid", s.url("/cached"), b.listed, true, b.doorman, false},
 		{"direct", "limit (always 200)", direct(b.limit), b.listed, true, b.limit, true},
 		{"direct", "doorman, valid cookie", direct(b.doorman), b.listed, true, b.doorman, false},
+		{"direct", "doorman on Redis, valid cookie", direct(b.redis), b.listedRedis, true, b.redis, false},
 		{"direct", "doorman, bad cookie (401)", direct(b.doorman), b.bad, false, b.doorman, false},
 		{"direct", "doorman, no cookie (401)", direct(b.doorman), "", false, b.doorman, false},
 	}
