@@ -1,0 +1,151 @@
+// Package admin is doorman's administration commands, run by the doorman
+// binary itself beside the doorman that serves:
+//
+//	doorman sessions [EMAIL]   lists the live sessions (of EMAIL, or of everyone)
+//	doorman revoke EMAIL       ends every live session of EMAIL
+//
+// They work on the store the server uses (--store, DOORMAN_STORE; the same
+// SQLite file or the same Redis) and are safe while doorman runs: the store
+// takes care of locking, and every doorman following that store refuses a
+// revoked session within a second. main hands them the command line:
+//
+//	if len(args) > 0 && admin.IsCommand(args[0]) {
+//		return admin.Run(ctx, args, getenv, stdout, stderr)
+//	}
+package admin
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"doorman/auth/store"
+)
+
+// command is one admin command.
+type command struct {
+	name     string // as typed: "sessions"
+	optional bool   // its EMAIL argument may be left out
+	about    string // what it does, for --help; lines of at most 80 characters
+	run      func(ctx context.Context, st store.Store, inv invocation) error
+}
+
+// commands returns every admin command.
+func commands() []command {
+	return []command{
+		{name: "sessions", optional: true, run: sessions, about: "" +
+			"Lists the live sessions of EMAIL, or of everyone: the session (the first 8\n" +
+			"characters of its id, as doorman's logs show it), when it signed in, was\n" +
+			"last seen and expires (UTC, to the minute), the client IP and the browser."},
+		{name: "revoke", run: revoke, about: "" +
+			"Ends every live session of EMAIL. Every doorman using the same store\n" +
+			"refuses them within a second; the person has to sign in again."},
+	}
+}
+
+// IsCommand reports whether name is an admin command, so that main can
+// hand the command line to Run.
+func IsCommand(name string) bool {
+	_, ok := lookup(name)
+	return ok
+}
+
+// lookup finds the command called name.
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// Run runs one admin command: args[0] is the command ("sessions",
+// "revoke"), the rest its flags and arguments, in any order. --help writes
+// the command's usage to stdout. It writes its result to stdout and nothing
+// to stderr; every failure is returned as an error of one line, for main to
+// print.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("no admin command given (doorman sessions --help, doorman revoke --help)")
+	}
+	c, ok := lookup(args[0])
+	if !ok {
+		return fmt.Errorf("unknown command %q: the admin commands are sessions and revoke", args[0])
+	}
+	inv, err := c.parse(args[1:], getenv)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		c.usage(stdout)
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w (doorman %s --help)", c.name, err, c.name)
+	}
+	inv.out, inv.now = stdout, time.Now()
+	return oneLine(c.exec(ctx, inv))
+}
+
+// exec opens the store, runs c on it and closes it.
+func (c command) exec(ctx context.Context, inv invocation) error {
+	st, err := openStore(ctx, inv.store)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	defer st.Close()
+	if err := c.run(ctx, st, inv); err != nil {
+		if errors.Is(err, store.ErrUnavailable) {
+			err = fmt.Errorf("the store %s could not be reached: %w", redacted(inv.store), err)
+		}
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	return nil
+}
+
+// openStore opens the store at dsn as the server does, except that a
+// missing SQLite file is an error: doorman creates its file when it starts,
+// so a missing one means the command is looking in the wrong place, and
+// creating it would report an empty store.
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	if !strings.Contains(dsn, "://") {
+		if _, err := os.Stat(dsn); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: the store %s does not exist; give the --store doorman runs with", storeLabel, dsn)
+		}
+	}
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", storeLabel, err)
+	}
+	return st, nil
+}
+
+// redacted returns dsn fit for an error message: a URL without its
+// password.
+func redacted(dsn string) string {
+	if !strings.Contains(dsn, "://") {
+		return dsn
+	}
+	if u, err := url.Parse(dsn); err == nil {
+		return u.Redacted()
+	}
+	return "(an unparsable URL)"
+}
+
+// oneLine returns err with its message on one line, as main prints it.
+func oneLine(err error) error {
+	if err == nil || !strings.ContainsAny(err.Error(), "\r\n") {
+		return err
+	}
+	return lineError{err}
+}
+
+// lineError is an error whose message had line breaks, shown on one line.
+type lineError struct{ err error }
+
+func (e lineError) Error() string { return strings.Join(strings.Fields(e.err.Error()), " ") }
+func (e lineError) Unwrap() error { return e.err }
