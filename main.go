@@ -24,7 +24,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"doorman/auth"
+	"doorman/auth/admin"
 	"doorman/auth/settings"
 	"doorman/auth/store"
 	"doorman/templates"
@@ -34,6 +37,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	redis.SetLogger(quietRedis{}) // its own lines on stderr; doorman logs store outages itself
 	for _, w := range settingsTable(&options{}).UnknownEnv("DOORMAN_", os.Environ()) {
 		fmt.Fprintln(os.Stderr, "doorman: warning:", w)
 	}
@@ -43,6 +47,12 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// quietRedis drops go-redis's own log lines (a failed dial, printed once per
+// attempt): doorman logs "store unreachable" once per outage instead.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // options is what the settings set: the packages' own configurations, and
 // what only run needs.
@@ -178,9 +188,13 @@ func checkDemo(o options, table settings.Table) error {
 	return nil
 }
 
-// run reads the settings, loads the whitelist and keys, builds the handler
-// and server, then serves until ctx is done and shuts down gracefully.
+// run runs an admin command (doorman sessions, doorman revoke), or reads
+// the settings, loads the whitelist, keys and store, builds the handler and
+// server, then serves until ctx is done and shuts down gracefully.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && admin.IsCommand(args[0]) {
+		return admin.Run(ctx, args, getenv, stdout, stderr)
+	}
 	o, err := parseOptions(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -141,7 +141,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 		if inlineCode.MatchString(body) {
 			t.Errorf("%s has inline script or style:\n%s", tt.name, body)
 		}
-		for h, want := range map[string]string{"Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"} {
+		for h, want := range map[string]string{"Referrer-Policy": "same-origin", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"} {
 			if got := resp.Header.Get(h); got != want {
 				t.Errorf("%s: %s = %q, want %q", tt.name, h, got, want)
 			}

@@ -157,7 +157,10 @@ func staticHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 func setPageHeaders(h http.Header, csp string) {
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser sends
+	// "Origin: null" with the pages' own form POSTs, which then could not
+	// be told from a cross-site one. Other sites still get no Referer.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 }
