@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +83,106 @@ func TestBrowserDemo(t *testing.T) {
 	checkLanguageChoiceKept(t, b, d)
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("the pages logged errors (CSP violations?):\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// TestBrowserSessions drives the sessions page in headless Chromium: alice,
+// signed in to the demo from a program too, finds her browser's session
+// marked among hers in every language, with no script or CSP error and no
+// sideways scrolling on a narrow phone; "Sign out everywhere" then signs
+// her out here and ends the program's session as well.
+func TestBrowserSessions(t *testing.T) {
+	b := startChromium(t, screenshotWidth, screenshotHeight)
+	d := startDemo(t, nil)
+	d.signIn(t, "", "alice@demo.example") // Go's client: "Go-http-client"
+	b.acceptLanguage("en-US,en;q=0.9")
+	b.navigate(d.URL + "/login")
+	b.loaded(func() { b.click(demoButton("alice@demo.example")) })
+	wantPage(t, b, "/", "en", "Signed in as alice@demo.example.")
+	b.loaded(func() { b.click(`a[href="/sessions"]`) })
+	wantPage(t, b, "/sessions", "en", "Your sessions")
+	for _, l := range []struct{ accept, tag, title, current string }{
+		{"zh-CN,zh;q=0.9", "zh-CN", "您的登录会话", "当前会话"},
+		{"ko-KR,ko;q=0.9", "ko", "내 로그인 세션", "현재 세션"},
+		{"en-US,en;q=0.9", "en", "Your sessions", "This one"},
+	} {
+		b.acceptLanguage(l.accept)
+		b.navigate(d.URL + "/sessions")
+		wantPage(t, b, "/sessions", l.tag, l.title)
+		wantSessionRows(t, b, l.current)
+		shootWhole(t, b, "sessions-"+l.tag)
+	}
+	checkNarrow(t, b, 360)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("the sessions page logged errors (CSP violations?):\n%s", strings.Join(errs, "\n"))
+	}
+	b.loaded(func() { b.click(`form[action="/sessions/end-all"] button`) })
+	if b.eval("location.pathname") == "/sessions/end-all" {
+		// Browsers send "Origin: null" on a same-origin POST from a page
+		// whose Referrer-Policy is no-referrer; doorman refuses that Origin.
+		t.Fatalf("signing out everywhere from the page was refused; a same-origin form POST must pass the Origin check:\n%s", b.text())
+	}
+	wantPage(t, b, "/login", "en", "You have signed out.")
+	b.navigate(d.URL + "/sessions")
+	wantPage(t, b, "/login?rd=%2Fsessions", "en", "Demo accounts")
+	if resp, _ := d.get(t, "/sessions"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?rd=%2Fsessions" {
+		t.Errorf("after signing out everywhere, the program's GET /sessions = %d %q, want 303 to /login?rd=%%2Fsessions", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// wantSessionRows checks the sessions page lists alice's two sessions, the
+// program's first (it signed in first), and marks only the browser's as
+// this one, with the words current.
+func wantSessionRows(t *testing.T, b *chromium, current string) {
+	t.Helper()
+	rows := b.eval(`JSON.stringify([...document.querySelectorAll(".sessions > li")].map(li =>
+		[li.classList.contains("current"), li.querySelector("h2").innerText, li.querySelector(".badge")?.innerText ?? ""]))`)
+	var got [][]any
+	if err := json.Unmarshal([]byte(rows), &got); err != nil || len(got) != 2 {
+		t.Fatalf("the sessions page lists %s, want alice's two sessions", rows)
+	}
+	program, browser := got[0], got[1]
+	if program[0] != false || program[1] != "Go-http-client" || program[2] != "" {
+		t.Errorf("the program's session reads %v, want [false Go-http-client \"\"]", program)
+	}
+	if name, _ := browser[1].(string); browser[0] != true || !strings.Contains(name, "Chrome") || !strings.Contains(name, "Linux") || browser[2] != current {
+		t.Errorf("the browser's session reads %v, want marked %q and named Chrome on Linux", browser, current)
+	}
+}
+
+// shootWhole is shoot with the page made tall enough to show all of it,
+// its footer included.
+func shootWhole(t *testing.T, b *chromium, name string) {
+	t.Helper()
+	height, err := strconv.Atoi(b.eval(`String(document.documentElement.scrollHeight)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	showAt(b, screenshotWidth, max(height, screenshotHeight))
+	defer showAt(b, screenshotWidth, screenshotHeight)
+	shoot(t, b, name)
+}
+
+// showAt makes the page width x height CSS pixels.
+func showAt(b *chromium, width, height int) {
+	b.t.Helper()
+	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}, nil)
+}
+
+// checkNarrow shows the page width CSS pixels wide and checks nothing
+// runs off its side, then restores the screenshot size.
+func checkNarrow(t *testing.T, b *chromium, width int) {
+	t.Helper()
+	showAt(b, width, 800)
+	defer showAt(b, screenshotWidth, screenshotHeight)
+	if got := b.eval(`String(document.documentElement.scrollWidth)`); got != strconv.Itoa(width) {
+		t.Errorf("at %d px the page is %s px wide: it scrolls sideways", width, got)
+	}
+	off := b.eval(`JSON.stringify([...document.querySelectorAll("main button, main a, main dd, main h2")]
+		.filter(e => e.getBoundingClientRect().right > document.querySelector("main").getBoundingClientRect().right + 0.5)
+		.map(e => e.outerHTML.slice(0, 80)))`)
+	if off != "[]" {
+		t.Errorf("at %d px these stick out of the card: %s", width, off)
 	}
 }
 

@@ -69,7 +69,7 @@ func TestTemplateKeys(t *testing.T) {
 	}
 	for _, k := range keys {
 		if strings.Contains(k, "%s") {
-			for _, kind := range []string{"400", "401", "404", "429", "500", "503"} {
+			for _, kind := range []string{"400", "401", "404", "429", "500", "503", "503store"} {
 				if _, ok := en[strings.Replace(k, "%s", kind, 1)]; !ok {
 					t.Errorf("templates build key %q, but %q does not exist", k, strings.Replace(k, "%s", kind, 1))
 				}
