@@ -253,6 +253,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		metrics.Register(h.StoreCollector())
 	}
 	go h.Run(ctx)
+	waitReady(ctx, h, logger)
 	servers, err := listen(o, table, auth.NewServer(h, o.server), metrics)
 	if err != nil {
 		return err
@@ -544,4 +545,18 @@ func idleDuration(v string) (time.Duration, error) {
 		return 0, nil
 	}
 	return settings.PositiveDuration(v)
+}
+
+// waitReady gives doorman up to 5 s to read the store's ended sessions
+// before it listens: until it has, it refuses every session (it cannot
+// tell an ended one), and /readyz answers 503. A store that stays out of
+// reach is logged, and doorman listens anyway, to answer once it is back.
+func waitReady(ctx context.Context, h *auth.Handler, logger *slog.Logger) {
+	deadline := time.Now().Add(5 * time.Second)
+	for !h.Ready() && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !h.Ready() {
+		logger.Warn("store not read yet: every session is refused until it is", "waited", "5s")
+	}
 }

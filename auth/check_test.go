@@ -45,6 +45,8 @@ func newTestHandler(t *testing.T, allow Allowlist, clock *atomic.Int64) *Handler
 	if err != nil {
 		t.Fatal(err)
 	}
+	go h.Run(t.Context())
+	waitFor(t, 5*time.Second, "the store read", h.Ready)
 	return h
 }
 

@@ -26,6 +26,8 @@ func newDemoHandler(t *testing.T, allow Allowlist) *Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	go h.Run(t.Context())
+	waitFor(t, 5*time.Second, "the store read", h.Ready)
 	return h
 }
 

@@ -119,6 +119,7 @@ func mustHandler(t *testing.T, cfg Config) *Handler {
 		t.Fatal(err)
 	}
 	go h.Run(t.Context())
+	waitFor(t, 5*time.Second, "the store read", h.Ready)
 	return h
 }
 

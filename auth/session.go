@@ -268,7 +268,9 @@ func (h *Handler) findSession(r *http.Request, list string, onList bool) (*verif
 
 // verifySession decodes value, from the cache of verified values when it
 // was seen before, and checks expiry at now (unix seconds) and that the
-// session was not ended. A session that passes is noted as used.
+// session was not ended (refusing every session until the store's ended
+// sessions were read once, after a start). A session that passes is noted
+// as used.
 func (h *Handler) verifySession(value string, now int64) (*verifiedSession, bool) {
 	vs, ok := h.verified.get(value)
 	if !ok {
@@ -281,7 +283,9 @@ func (h *Handler) verifySession(value string, now int64) (*verifiedSession, bool
 			state: h.states.state(id, s.Expires.Unix())}
 		h.verified.put(value, vs)
 	}
-	if now >= vs.expires || vs.state.ended.Load() {
+	// Until the store's ended sessions were read once, any cookie may be
+	// one that was ended: none counts yet.
+	if now >= vs.expires || vs.state.ended.Load() || !h.states.ready.Load() {
 		return nil, false
 	}
 	h.states.used(vs.state, now)

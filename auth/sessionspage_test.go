@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"doorman/auth/store"
+	"doorman/auth/store/redistest"
 	"doorman/templates"
 )
 
@@ -132,13 +133,15 @@ func TestSessionsPageLinks(t *testing.T) {
 // that says nothing was changed and offers to try again, in every language.
 func TestStoreDownPage(t *testing.T) {
 	t.Parallel()
-	alice := mintSession(t, newTestDoorman(t, "alice@example.com\n", testConfig{offline: true}).h, "alice@example.com")
-	st, err := store.Open(t.Context(), "redis://127.0.0.1:1", store.Options{DialTimeout: 200 * time.Millisecond, Timeout: 200 * time.Millisecond})
+	redis := redistest.Start(t)
+	st, err := store.Open(t.Context(), redis.URL(), store.Options{DialTimeout: 200 * time.Millisecond, Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	td := newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, auth: func(c *Config) { c.Store = st }})
+	alice := mintSession(t, td.h, "alice@example.com")
+	redis.Kill(t)
 	says := map[string][]string{
 		"en":    {"<h1>Not saved</h1>", "Nothing was changed: you are still signed in as before."},
 		"zh-CN": {"<h1>未能保存</h1>", "没有做任何更改：您仍像之前一样保持登录。"},
