@@ -5,10 +5,13 @@ package nginx_test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,6 +84,7 @@ func TestNginx(t *testing.T) {
 		{"keep-alive to doorman", testKeepAlive},
 		{"sign out", testSignOut},
 		{"a language picked holds through nginx and sign-in", testLanguageChoice},
+		{"sessions page and sign out everywhere", testSessionsPage},
 	}
 	for _, step := range steps {
 		if !t.Run(step.name, func(t *testing.T) { step.run(t, s) }) {
@@ -332,4 +336,28 @@ func testLanguageChoice(t *testing.T, s *stack) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<html lang="ko">`) || !strings.Contains(body, alice) {
 		t.Errorf("GET auth.example.com/ = %d, want the signed-in page in Korean:\n%s", resp.StatusCode, body)
 	}
+}
+
+// csrfField finds a form's CSRF token on a page.
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// testSessionsPage: the auth host serves the sessions page and its forms
+// through nginx; "sign out everywhere" posted from it (with the auth
+// host's Origin, as a browser sends it) ends the session, and a copy of
+// the cookie kept aside no longer opens the chat site.
+func testSessionsPage(t *testing.T, s *stack) {
+	resp, body := s.get(t, s.client, s.url("auth", "/sessions"), nil)
+	token := csrfField.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || token == nil || !strings.Contains(body, alice) {
+		t.Fatalf("GET auth.example.com/sessions = %d, want alice's sessions with a form:\n%s", resp.StatusCode, body)
+	}
+	copied := s.sessionCookie(t)
+	req := newRequest(t, http.MethodPost, s.url("auth", "/sessions/end-all"), strings.NewReader("csrf="+url.QueryEscape(html.UnescapeString(token[1]))))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", strings.TrimSuffix(s.url("auth", "/"), "/"))
+	resp, _ = do(t, s.client, req)
+	wantRedirect(t, resp, http.StatusSeeOther, "/login")
+	chat := s.url("chat", chatPath)
+	resp, _ = s.get(t, s.anon, chat, http.Header{"Cookie": {copied.Name + "=" + copied.Value}})
+	wantRedirect(t, resp, http.StatusFound, s.loginURL("", chat))
 }
