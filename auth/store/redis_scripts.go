@@ -12,8 +12,9 @@ import "github.com/redis/go-redis/v9"
 //	P seen             zset   live session id → last seen, or created if never seen
 //	P email:<email>    zset   one person's live session id → expires; expires with the last of them
 //	P ended            zset   ended session id → expires; members dropped once expired
+//	P budget:<list>:<window>  hash  email → used; expires at the window's Expires (list "" is the main list)
 //
-// Later: P token:<hash>, P tokens:<email>, P device:<code>, P budget:<email>:<window>.
+// Later: P token:<hash>, P tokens:<email>, P device:<code>.
 //
 // Every change is one Lua script: atomic and one round trip. The scripts
 // build their keys from the prefix, so Redis Cluster is NOT supported.
@@ -76,6 +77,7 @@ end
 // scripts are the compiled scripts, one per operation.
 type scripts struct {
 	create, list, end, endAll, idle, touch, snapshot *redis.Script
+	spend, used                                      *redis.Script
 }
 
 func newScripts() scripts {
@@ -87,6 +89,8 @@ func newScripts() scripts {
 		idle:     redis.NewScript(scriptLib + idleLua),
 		touch:    redis.NewScript(scriptLib + touchLua),
 		snapshot: redis.NewScript(scriptLib + snapshotLua),
+		spend:    redis.NewScript(scriptLib + spendLua),
+		used:     redis.NewScript(scriptLib + usedLua),
 	}
 }
 
@@ -193,4 +197,36 @@ local at = '0-0'
 if last[1] then at = last[1][1] end
 return {v[1], v[2] or '0', at,
 	redis.call('ZRANGEBYSCORE', p .. 'ended', '(' .. ARGV[4], '+inf', 'WITHSCORES')}
+`
+
+// spendLua: email, cost, then key, limit, expires of each window →
+// {1 if added else 0, each window's counter after}. It checks every
+// counter before it adds to any; a new key expires with its window, and a
+// later expiry given for it extends it.
+const spendLua = `
+local email, cost = ARGV[4], tonumber(ARGV[5])
+local used, fits = {}, 1
+for i = 6, #ARGV, 3 do
+	local u = tonumber(redis.call('HGET', ARGV[i], email) or '0')
+	if u + cost > tonumber(ARGV[i + 1]) then fits = 0 end
+	table.insert(used, u)
+end
+if fits == 1 then
+	for i = 6, #ARGV, 3 do
+		local key, expires = ARGV[i], ARGV[i + 2]
+		used[(i - 3) / 3] = redis.call('HINCRBY', key, email, cost)
+		redis.call('PEXPIREAT', key, expires, 'NX')
+		redis.call('PEXPIREAT', key, expires, 'GT')
+	end
+end
+return {fits, unpack(used)}
+`
+
+// usedLua: email, then keys → each key's counter of email (0 for none).
+const usedLua = `
+local email, used = ARGV[4], {}
+for i = 5, #ARGV do
+	table.insert(used, tonumber(redis.call('HGET', ARGV[i], email) or '0'))
+end
+return used
 `

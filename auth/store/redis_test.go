@@ -53,6 +53,16 @@ func calls(s store.Store, now time.Time) map[string]func(ctx context.Context) er
 			return err
 		},
 		"Ping": func(ctx context.Context) error { return s.Ping(ctx) },
+		"Spend": func(ctx context.Context) error {
+			w := store.BudgetWindow{Key: "day/2026-12-07", Limit: store.MaxBudget, Expires: now.Add(24 * time.Hour)}
+			_, _, err := s.Spend(ctx, alice, "", []store.BudgetWindow{w}, 1)
+			return err
+		},
+		"Used": func(ctx context.Context) error {
+			_, err := s.Used(ctx, alice, "", []string{"day/2026-12-07"})
+			return err
+		},
+		"Usage": func(ctx context.Context) error { _, err := s.Usage(ctx, "", "day/2026-12-07"); return err },
 	}
 }
 

@@ -26,6 +26,9 @@ type sqliteStore struct {
 	poll      time.Duration // Changes' polling interval
 	feedLen   int           // change rows kept
 	lastPurge atomic.Int64  // Unix ms of the last purge of expired records
+	budgetAt  atomic.Int64  // Unix ms of the last purge of expired budget counters
+	spending  chan struct{} // holds a token while a Spend of this process writes
+	busy      time.Duration // how long a write waits for its turn
 }
 
 // schema holds the migrations in order: schema[i] takes the file from
@@ -33,8 +36,8 @@ type sqliteStore struct {
 //
 // Times are Unix milliseconds. Ended sessions keep their row (ended is set)
 // until they expire, so that they stay ended. The changes table is the
-// change feed: its seq is a Version's n. Later versions add tokens, device
-// codes and budget counts beside sessions, and their kinds to changes.
+// change feed: its seq is a Version's n. Version 2 adds the budget
+// counters, one row per list, window and person, kept until they expire.
 var schema = []string{
 	`CREATE TABLE meta (
 		key   TEXT PRIMARY KEY,
@@ -61,6 +64,15 @@ var schema = []string{
 		id      TEXT NOT NULL,
 		expires INTEGER NOT NULL
 	) STRICT;`,
+	`CREATE TABLE budget (
+		list       TEXT NOT NULL,    -- '' for the main list
+		window_key TEXT NOT NULL,
+		email      TEXT NOT NULL,
+		used       INTEGER NOT NULL,
+		expires    INTEGER NOT NULL,
+		PRIMARY KEY (list, window_key, email)
+	) STRICT, WITHOUT ROWID;
+	CREATE INDEX budget_by_expiry ON budget (expires);`,
 }
 
 // openSQLite opens (creating and migrating as needed) the SQLite file path.
@@ -77,7 +89,8 @@ func openSQLite(ctx context.Context, path string, o Options) (*sqliteStore, erro
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}
-	s := &sqliteStore{db: db, path: path, poll: o.PollInterval, feedLen: o.FeedLength}
+	s := &sqliteStore{db: db, path: path, poll: o.PollInterval, feedLen: o.FeedLength,
+		spending: make(chan struct{}, 1), busy: o.BusyTimeout}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)

@@ -1,6 +1,7 @@
 // Package store keeps doorman's state: the sessions it issued and which of
 // them were ended, with a change feed that lets every doorman process keep
-// its own in-memory copy of the ended sessions current.
+// its own in-memory copy of the ended sessions current; and the budget
+// counters of what each person spent on each list, counted exactly.
 //
 // There are two backends behind the one Store interface:
 //
@@ -91,6 +92,22 @@ type Store interface {
 	// the next change arrives. A change may repeat what a later Snapshot
 	// already holds; applying it again must be harmless.
 	Changes(ctx context.Context, since Version, wait time.Duration) ([]Change, Version, error)
+
+	// Spend adds cost (1 to MaxBudget) to email's counter of list in every
+	// window, all or nothing: when cost would take ANY counter over its
+	// Limit, it adds nothing and reports allowed false. used[i] is
+	// windows[i]'s counter after the call. Windows of the same Key are one
+	// counter, added to once. list "" is the main list. It is exact across
+	// processes and replicas, and durable (as the backend is) once it returns.
+	Spend(ctx context.Context, email, list string, windows []BudgetWindow, cost int64) (allowed bool, used []int64, err error)
+
+	// Used returns email's counters of list in the windows keys, 0 where
+	// there is none (never spent, or expired).
+	Used(ctx context.Context, email, list string, keys []string) ([]int64, error)
+
+	// Usage returns every person's counter of list in the window key,
+	// sorted by email; none is not an error.
+	Usage(ctx context.Context, list, key string) ([]BudgetUsage, error)
 
 	// Ping reports whether the store can be reached and used.
 	Ping(ctx context.Context) error

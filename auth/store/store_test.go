@@ -86,6 +86,13 @@ func testStore(t *testing.T, newFixture func(t *testing.T) fixture) {
 		{"ResyncForeign", testResyncForeign},
 		{"ResyncTrimmed", testResyncTrimmed},
 		{"Durable", testDurable},
+		{"SpendLimit", testSpendLimit},
+		{"SpendWindows", testSpendWindows},
+		{"BudgetUsage", testBudgetUsage},
+		{"BudgetInvalid", testBudgetInvalid},
+		{"BudgetExpiry", testBudgetExpiry},
+		{"BudgetDurable", testBudgetDurable},
+		{"BudgetExact", testBudgetExact},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
