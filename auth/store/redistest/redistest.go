@@ -150,11 +150,17 @@ func (s *Server) start() error {
 	return nil
 }
 
-// waitReady waits until p answers PING with PONG (not, say, LOADING).
+// waitReady waits until p answers PING with PONG (not, say, LOADING). The
+// answer must come from p itself: when another test's server took the
+// port first, p cannot bind it and exits, and the PONG on the port is not
+// its own.
 func (s *Server) waitReady(p *process) error {
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		err := ping(s.Addr())
+		pid, err := ping(s.Addr())
+		if err == nil && pid != p.cmd.Process.Pid {
+			err = fmt.Errorf("port %d answered by another redis-server (pid %d)", s.port, pid)
+		}
 		if err == nil {
 			return nil
 		}
@@ -169,25 +175,35 @@ func (s *Server) waitReady(p *process) error {
 	}
 }
 
-// ping sends PING to addr and wants +PONG.
-func ping(addr string) error {
+// ping sends PING to addr and wants +PONG, then asks the server's process
+// id (INFO server) and returns it.
+func ping(addr string) (pid int, err error) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
+	if _, err := c.Write([]byte("PING\r\nINFO server\r\n")); err != nil {
+		return 0, err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if line = strings.TrimSpace(line); line != "+PONG" {
-		return fmt.Errorf("answered %q", line)
+		return 0, fmt.Errorf("answered %q", line)
 	}
-	return nil
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, fmt.Errorf("INFO server: %w", err)
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			return strconv.Atoi(v)
+		}
+	}
 }
 
 // logTail returns the end of the server's log.
