@@ -26,7 +26,7 @@ func (r *redisStore) Spend(ctx context.Context, email, list string, windows []Bu
 	for _, w := range sp.windows {
 		args = append(args, budgetKey(r.prefix, list, w.Key), w.Limit, millis(w.Expires))
 	}
-	v, err := r.run(ctx, r.scripts.spend, args...)
+	v, err := r.runWrite(ctx, r.scripts.spend, args...)
 	if err != nil {
 		return false, nil, fmt.Errorf("spend: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,6 +24,9 @@ type redisStore struct {
 	feedLen int           // stream entries kept
 	timeout time.Duration // bound on each call
 	scripts scripts
+
+	offset   atomic.Int64 // Redis's clock minus this machine's, in ms (clockOffset)
+	offsetAt atomic.Int64 // unix nanoseconds of its last measure; 0: never
 }
 
 // openRedis makes a client for the redis:// or rediss:// URL dsn. It does
@@ -55,17 +59,69 @@ func openRedis(dsn string, o Options) (*redisStore, error) {
 	}, nil
 }
 
-// run runs script with the common arguments and then args, within the
-// store's timeout. A nil reply is (nil, nil).
+// run runs a script that only reads, with the common arguments and then
+// args, within the store's timeout. A nil reply is (nil, nil).
 func (r *redisStore) run(ctx context.Context, script *redis.Script, args ...any) (any, error) {
+	return r.call(ctx, script, 0, args)
+}
+
+// runWrite runs a script that changes something, like run, with a
+// deadline in Redis's clock: the moment this call gives up, less a margin.
+// Redis frozen with the command in its buffer runs it when it thaws; the
+// script then sees it is late and changes nothing, so that a call that
+// failed with ErrUnavailable really did nothing.
+func (r *redisStore) runWrite(ctx context.Context, script *redis.Script, args ...any) (any, error) {
+	offset, err := r.clockOffset(ctx)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(r.timeout-lateMargin).UnixMilli() + offset
+	if d, ok := ctx.Deadline(); ok && d.Add(-lateMargin).UnixMilli()+offset < deadline {
+		deadline = d.Add(-lateMargin).UnixMilli() + offset
+	}
+	return r.call(ctx, script, deadline, args)
+}
+
+// call runs script with the common arguments, deadline and args.
+func (r *redisStore) call(ctx context.Context, script *redis.Script, deadline int64, args []any) (any, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	argv := append([]any{r.prefix, newEpoch(), r.feedLen}, args...)
+	argv := append([]any{r.prefix, newEpoch(), r.feedLen, deadline}, args...)
 	v, err := script.Run(cctx, r.client, nil, argv...).Result()
-	if errors.Is(err, redis.Nil) {
+	switch {
+	case errors.Is(err, redis.Nil):
 		return nil, nil
+	case redis.HasErrorPrefix(err, "DOORMAN_LATE"):
+		return nil, fmt.Errorf("%w: redis ran the change after its caller had given up; nothing was changed", ErrUnavailable)
 	}
 	return v, redisErr(ctx, err)
+}
+
+// lateMargin is how long before a call gives up its change stops being
+// made: room for the clocks' measured offset to be a little off.
+const lateMargin = 100 * time.Millisecond
+
+// clockOffsetEvery is how often the offset of Redis's clock is measured.
+const clockOffsetEvery = 30 * time.Second
+
+// clockOffset returns how far Redis's clock is ahead of this machine's, in
+// milliseconds, measuring it (one TIME call) when the last measure is old.
+func (r *redisStore) clockOffset(ctx context.Context) (int64, error) {
+	if at := r.offsetAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < clockOffsetEvery {
+		return r.offset.Load(), nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	before := time.Now()
+	t, err := r.client.Time(cctx).Result()
+	if err != nil {
+		return 0, fmt.Errorf("read redis's clock: %w", redisErr(ctx, err))
+	}
+	after := time.Now()
+	mid := before.Add(after.Sub(before) / 2)
+	r.offset.Store(t.UnixMilli() - mid.UnixMilli())
+	r.offsetAt.Store(after.UnixNano())
+	return r.offset.Load(), nil
 }
 
 // newEpoch returns a random name for a feed.

@@ -19,13 +19,26 @@ import "github.com/redis/go-redis/v9"
 // Every change is one Lua script: atomic and one round trip. The scripts
 // build their keys from the prefix, so Redis Cluster is NOT supported.
 // Each script's ARGV starts with the prefix, an epoch to set if the data has
-// none (new or wiped), and the feed length; its own arguments follow.
+// none (new or wiped), the feed length and a deadline in Redis's clock
+// (Unix milliseconds; 0 for none) after which a change must not be made;
+// its own arguments follow. Every script that changes something starts
+// with "if late() then return redis.error_reply('DOORMAN_LATE') end".
 
 // scriptLib holds what the scripts share. A session travels as the array
 // {id, email, created, expires, seen, ua, ip}.
 const scriptLib = `
-local p, newEpoch, feedLen = ARGV[1], ARGV[2], ARGV[3]
+local p, newEpoch, feedLen, deadline = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local fields = {'email', 'created', 'expires', 'seen', 'ua', 'ip'}
+
+-- late reports whether Redis runs this after the deadline its caller gave
+-- (0: none): a caller that timed out has answered "not done", so the
+-- change must not happen now that Redis got round to it (it was frozen,
+-- say, with the command in its buffer).
+local function late()
+	if deadline == 0 then return false end
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > deadline
+end
 
 local function get(id)
 	local s = redis.call('HMGET', p .. 'session:' .. id, unpack(fields))
@@ -96,12 +109,13 @@ func newScripts() scripts {
 
 // createLua: id, email, created, expires, seen, ua, ip → 1, or 0 if the id is taken.
 const createLua = `
-local id, email, created, expires, seen = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+if late() then return redis.error_reply('DOORMAN_LATE') end
+local id, email, created, expires, seen = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 purge(created)
 local key = p .. 'session:' .. id
 if redis.call('EXISTS', key) == 1 or redis.call('ZSCORE', p .. 'ended', id) then return 0 end
 redis.call('HSET', key, 'email', email, 'created', created, 'expires', expires,
-	'seen', seen, 'ua', ARGV[9], 'ip', ARGV[10])
+	'seen', seen, 'ua', ARGV[10], 'ip', ARGV[11])
 redis.call('PEXPIREAT', key, expires)
 redis.call('ZADD', p .. 'sessions', expires, id)
 local idle = created
@@ -116,7 +130,7 @@ return 1
 
 // listLua: email ("" for everyone), now → the live sessions.
 const listLua = `
-local email, now = ARGV[4], ARGV[5]
+local email, now = ARGV[5], ARGV[6]
 local index = p .. 'sessions'
 if email ~= '' then index = p .. 'email:' .. email end
 local out = {}
@@ -129,7 +143,8 @@ return out
 
 // endLua: email ("" for anyone's), id, now → the ended session, or nil.
 const endLua = `
-local email, id, now = ARGV[4], ARGV[5], ARGV[6]
+if late() then return redis.error_reply('DOORMAN_LATE') end
+local email, id, now = ARGV[5], ARGV[6], ARGV[7]
 local s = get(id)
 if not live(s, now) or (email ~= '' and s[2] ~= email) then return false end
 finish(s)
@@ -139,7 +154,8 @@ return s
 
 // endAllLua: email, now → the ended sessions.
 const endAllLua = `
-local email, now = ARGV[4], ARGV[5]
+if late() then return redis.error_reply('DOORMAN_LATE') end
+local email, now = ARGV[5], ARGV[6]
 local ekey = p .. 'email:' .. email
 local out = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', ekey, '(' .. now, '+inf')) do
@@ -157,7 +173,8 @@ return out
 
 // idleLua: cutoff, now → the sessions ended for being idle.
 const idleLua = `
-local cutoff, now = ARGV[4], ARGV[5]
+if late() then return redis.error_reply('DOORMAN_LATE') end
+local cutoff, now = ARGV[5], ARGV[6]
 local out = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'seen', '-inf', '(' .. cutoff)) do
 	local s = get(id)
@@ -175,7 +192,8 @@ return out
 // touchLua: id, seen, id, seen… → nothing. Unknown and ended ids have no
 // session hash and are skipped; times only move forwards.
 const touchLua = `
-for i = 4, #ARGV, 2 do
+if late() then return redis.error_reply('DOORMAN_LATE') end
+for i = 5, #ARGV, 2 do
 	local id, t = ARGV[i], ARGV[i + 1]
 	local key = p .. 'session:' .. id
 	local cur = redis.call('HGET', key, 'seen')
@@ -196,7 +214,7 @@ local last = redis.call('XREVRANGE', p .. 'feed', '+', '-', 'COUNT', 1)
 local at = '0-0'
 if last[1] then at = last[1][1] end
 return {v[1], v[2] or '0', at,
-	redis.call('ZRANGEBYSCORE', p .. 'ended', '(' .. ARGV[4], '+inf', 'WITHSCORES')}
+	redis.call('ZRANGEBYSCORE', p .. 'ended', '(' .. ARGV[5], '+inf', 'WITHSCORES')}
 `
 
 // spendLua: email, cost, then key, limit, expires of each window →
@@ -204,17 +222,18 @@ return {v[1], v[2] or '0', at,
 // counter before it adds to any; a new key expires with its window, and a
 // later expiry given for it extends it.
 const spendLua = `
-local email, cost = ARGV[4], tonumber(ARGV[5])
+if late() then return redis.error_reply('DOORMAN_LATE') end
+local email, cost = ARGV[5], tonumber(ARGV[6])
 local used, fits = {}, 1
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
 	local u = tonumber(redis.call('HGET', ARGV[i], email) or '0')
 	if u + cost > tonumber(ARGV[i + 1]) then fits = 0 end
 	table.insert(used, u)
 end
 if fits == 1 then
-	for i = 6, #ARGV, 3 do
+	for i = 7, #ARGV, 3 do
 		local key, expires = ARGV[i], ARGV[i + 2]
-		used[(i - 3) / 3] = redis.call('HINCRBY', key, email, cost)
+		used[(i - 4) / 3] = redis.call('HINCRBY', key, email, cost)
 		redis.call('PEXPIREAT', key, expires, 'NX')
 		redis.call('PEXPIREAT', key, expires, 'GT')
 	end
@@ -224,8 +243,8 @@ return {fits, unpack(used)}
 
 // usedLua: email, then keys → each key's counter of email (0 for none).
 const usedLua = `
-local email, used = ARGV[4], {}
-for i = 5, #ARGV do
+local email, used = ARGV[5], {}
+for i = 6, #ARGV do
 	table.insert(used, tonumber(redis.call('HGET', ARGV[i], email) or '0'))
 end
 return used

@@ -14,7 +14,7 @@ func (r *redisStore) CreateSession(ctx context.Context, s Session) error {
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	v, err := r.run(ctx, r.scripts.create, s.ID, s.Email, millis(s.Created), millis(s.Expires),
+	v, err := r.runWrite(ctx, r.scripts.create, s.ID, s.Email, millis(s.Created), millis(s.Expires),
 		millis(s.LastSeen), s.UserAgent, s.IP)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
@@ -54,7 +54,7 @@ func (r *redisStore) EndSession(ctx context.Context, email, id string, by Reason
 	if err := validReason(by); err != nil {
 		return Session{}, fmt.Errorf("end session: %w", err)
 	}
-	v, err := r.run(ctx, r.scripts.end, email, id, millis(now))
+	v, err := r.runWrite(ctx, r.scripts.end, email, id, millis(now))
 	if err != nil {
 		return Session{}, fmt.Errorf("end session: %w", err)
 	}
@@ -73,7 +73,7 @@ func (r *redisStore) EndSessionsOf(ctx context.Context, email string, by Reason,
 	if err := validReason(by); err != nil {
 		return nil, fmt.Errorf("end sessions of %s: %w", email, err)
 	}
-	ss, err := r.sessions(r.run(ctx, r.scripts.endAll, email, millis(now)))
+	ss, err := r.sessions(r.runWrite(ctx, r.scripts.endAll, email, millis(now)))
 	if err != nil {
 		return nil, fmt.Errorf("end sessions of %s: %w", email, err)
 	}
@@ -82,7 +82,7 @@ func (r *redisStore) EndSessionsOf(ctx context.Context, email string, by Reason,
 
 // EndIdleSessions implements Store.
 func (r *redisStore) EndIdleSessions(ctx context.Context, cutoff, now time.Time) ([]Session, error) {
-	ss, err := r.sessions(r.run(ctx, r.scripts.idle, millis(cutoff), millis(now)))
+	ss, err := r.sessions(r.runWrite(ctx, r.scripts.idle, millis(cutoff), millis(now)))
 	if err != nil {
 		return nil, fmt.Errorf("end idle sessions: %w", err)
 	}
@@ -101,7 +101,7 @@ func (r *redisStore) TouchSessions(ctx context.Context, seen map[string]time.Tim
 	if len(args) == 0 {
 		return nil
 	}
-	if _, err := r.run(ctx, r.scripts.touch, args...); err != nil {
+	if _, err := r.runWrite(ctx, r.scripts.touch, args...); err != nil {
 		return fmt.Errorf("touch sessions: %w", err)
 	}
 	return nil

@@ -196,3 +196,35 @@ func TestRedisKeysExpire(t *testing.T) {
 		t.Errorf("EXISTS doorman:session:a1 after it ended = %d, %v; want 0", n, err)
 	}
 }
+
+// TestRedisFrozenWritesStayUndone: a change that failed with
+// ErrUnavailable while Redis was frozen is not made when Redis thaws and
+// finally runs the command it had in its buffer: "not done" stays true.
+func TestRedisFrozenWritesStayUndone(t *testing.T) {
+	t.Parallel()
+	srv, now := redistest.Start(t), t0()
+	s := mustOpen(t, srv.URL(), store.Options{Timeout: 300 * time.Millisecond})
+	mustCreate(t, s, newSession("a1", alice, now))
+	window := []store.BudgetWindow{{Key: "day/2026-12-07", Limit: 10, Expires: time.Now().Add(time.Hour)}}
+	if _, _, err := s.Spend(t.Context(), alice, "", window, 1); err != nil { // measures the clocks' offset too
+		t.Fatal(err)
+	}
+	srv.Freeze(t)
+	writes := map[string]func() error{
+		"CreateSession": func() error { return s.CreateSession(t.Context(), newSession("b1", bob, now)) },
+		"EndSession":    func() error { _, err := s.EndSession(t.Context(), alice, "a1", store.ReasonUser, now); return err },
+		"Spend":         func() error { _, _, err := s.Spend(t.Context(), alice, "", window, 1); return err },
+	}
+	for name, write := range writes {
+		if err := write(); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("%s with Redis frozen = %v, want ErrUnavailable", name, err)
+		}
+	}
+	srv.Thaw(t)
+	time.Sleep(300 * time.Millisecond) // Redis runs what it had buffered
+	wantLive(t, s, alice, now.Add(time.Minute), newSession("a1", alice, now))
+	wantLive(t, s, bob, now.Add(time.Minute))
+	if used, err := s.Used(t.Context(), alice, "", []string{"day/2026-12-07"}); err != nil || used[0] != 1 {
+		t.Errorf("Used after a Spend that failed = %v, %v; want [1] (the first Spend only)", used, err)
+	}
+}
