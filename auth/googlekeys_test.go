@@ -385,7 +385,7 @@ func TestClassify(t *testing.T) {
 }
 
 // waitFor polls cond until it holds, failing the test with what after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

@@ -84,6 +84,8 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, logger *slog.Logger, edit fu
 	if err != nil {
 		b.Fatal(err)
 	}
+	go h.Run(b.Context())
+	waitFor(b, 5*time.Second, "the store read", h.Ready)
 	srv := NewServer(h, ServerConfig{Pages: mustPages(b), Ready: wl.Ready})
 	cookie, err := h.SessionCookie("user3.42@example.com")
 	if err != nil {
