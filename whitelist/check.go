@@ -26,7 +26,7 @@ func Check(path, label string, out io.Writer) bool {
 	for _, le := range skipped {
 		fmt.Fprintf(out, "whitelist: %s: %v\n", path, le)
 	}
-	fmt.Fprintf(out, "whitelist: %s: %s; %d bad line(s)\n", path, formatSizes(list.Sizes()), len(skipped))
+	fmt.Fprintf(out, "whitelist: %s: %s%s; %d bad line(s)\n", path, formatSizes(list.Sizes()), formatBudgets(list), len(skipped))
 	return len(skipped) == 0
 }
 
@@ -40,11 +40,32 @@ func formatSizes(sizes map[string]int) string {
 	slices.Sort(names) // "" (main) sorts first
 	parts := make([]string, len(names))
 	for i, name := range names {
-		label := name
-		if name == MainList {
-			label = mainLabel
-		}
-		parts[i] = fmt.Sprintf("%s %d", label, sizes[name])
+		parts[i] = fmt.Sprintf("%s %d", logLabel(name), sizes[name])
 	}
 	return "entries: " + strings.Join(parts, ", ")
+}
+
+// formatBudgets shows the lists' budgets as "; budgets: (main) 1000/day,
+// gpt4 100/day 20/hour; 1 entry budget(s)", main first, or "" when the
+// file has none.
+func formatBudgets(l *List) string {
+	parts := []string{}
+	own := 0
+	for _, name := range append([]string{MainList}, l.names...) {
+		s := l.sets[name]
+		if s == nil {
+			continue
+		}
+		if s.budget != nil {
+			parts = append(parts, logLabel(name)+" "+s.budget.String())
+		}
+		own += len(s.own)
+	}
+	switch {
+	case own == 0 && len(parts) == 0:
+		return ""
+	case len(parts) == 0:
+		parts = append(parts, "none")
+	}
+	return fmt.Sprintf("; budgets: %s; %d entry budget(s)", strings.Join(parts, ", "), own)
 }

@@ -1,14 +1,18 @@
 package whitelist
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"doorman/whitelist/budget"
 )
 
-// FuzzParse checks that Parse never fails on in-memory input, and that every
+// FuzzParse checks that Parse never fails on in-memory input, that every
 // entry line it did not report is on its list in lower and upper case, while
-// nothing non-ASCII ever matches.
+// nothing non-ASCII ever matches, and that every budget it did not report
+// is the one its list or entry has.
 func FuzzParse(f *testing.F) {
 	for _, tt := range parseCases() {
 		if len(tt.in) < 1<<14 {
@@ -39,11 +43,64 @@ func FuzzParse(f *testing.F) {
 				}
 			case !valid:
 				t.Errorf("line %d: %q after an invalid header was not reported", i+1, s)
+			case isBudgetLine(s):
+				checkListBudget(t, l, list, s)
 			default:
-				checkEntryContained(t, l, list, s)
+				entry, limits, found := strings.Cut(strings.Replace(s, "\t", " ", 1), " ")
+				if checkRefused(t, l, list, entry) {
+					continue
+				}
+				checkEntryContained(t, l, list, entry)
+				if found {
+					checkEntryBudget(t, l, list, entry, strings.TrimLeft(limits, " \t"))
+				}
 			}
 		}
 	})
+}
+
+// checkRefused reports whether the accepted entry is refused on list for
+// another line's invalid budget, and checks that it is then not contained.
+func checkRefused(t *testing.T, l *List, list, entry string) bool {
+	t.Helper()
+	s, email := l.sets[list], lowerForTest(entry)
+	if strings.HasPrefix(entry, "@") {
+		email = "x" + email
+	}
+	if s.refused == nil || !s.refused.refuse(s, []byte(email)) {
+		return false
+	}
+	if l.Contains(list, email) || l.BudgetOf(list, email) != nil {
+		t.Errorf("Contains(%q, %q) = true or a budget, for an entry refused for an invalid budget", list, email)
+	}
+	return true
+}
+
+// checkListBudget checks that the accepted budget line s is list's budget.
+func checkListBudget(t *testing.T, l *List, list, s string) {
+	t.Helper()
+	want, _, err := budget.Parse(strings.TrimPrefix(s, "budget"))
+	if got := l.sets[list].budget; err != nil || !slices.Equal(got, want) {
+		t.Errorf("list %q: budget %v for accepted line %q (%v)", list, got, s, err)
+	}
+}
+
+// checkEntryBudget checks that the accepted entry with "budget <limits>"
+// has that budget, unless an address entry's own budget overrides a domain
+// entry's.
+func checkEntryBudget(t *testing.T, l *List, list, entry, limits string) {
+	t.Helper()
+	want, _, err := budget.Parse(strings.TrimPrefix(limits, "budget"))
+	email := lowerForTest(entry)
+	if strings.HasPrefix(entry, "@") {
+		email = "x" + email
+		if _, ok := l.sets[list].own[email]; ok {
+			return
+		}
+	}
+	if got := l.BudgetOf(list, upperForTest(email)); err != nil || !slices.Equal(got, want) {
+		t.Errorf("BudgetOf(%q, %q) = %v for accepted line %q %q (%v)", list, email, got, entry, limits, err)
+	}
 }
 
 // trimLine trims a line the way Parse is documented to.

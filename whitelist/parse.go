@@ -8,6 +8,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"doorman/whitelist/budget"
 )
 
 // maxLine is the longest line Parse keeps in memory. A longer line can be
@@ -123,7 +125,8 @@ type parser struct {
 	cur       *collected            // the list being filled; nil after a malformed header
 	badHeader int                   // line of the malformed header in effect, if cur is nil
 	skipped   []LineError
-	tail      *pending // the last line, if it has no "\n"; not parsed yet
+	tail      *pending                 // the last line, if it has no "\n"; not parsed yet
+	budgets   map[string]budget.Budget // limits parsed so far, by text; nil until one
 }
 
 // pending is a line kept aside: line n, size bytes long, its first
@@ -133,8 +136,28 @@ type pending struct {
 	raw     []byte
 }
 
-// collected is one list's keys, in file order, duplicates included.
-type collected struct{ addrs, domains []string }
+// collected is one list's keys, in file order, duplicates included, and
+// its budgets (see budgets.go).
+type collected struct {
+	entryKeys
+	budget     budget.Budget        // the list's, from its budget line
+	budgetLine int                  // the line of its first budget line; 0 if none yet
+	budgetBad  bool                 // that line was invalid: the list has no budget
+	own        map[string]ownBudget // entries' own budgets by entry key; nil until one
+	refused    entryKeys            // entries whose own budget was invalid
+}
+
+// entryKeys is the keys of addresses and of domain entries.
+type entryKeys struct{ addrs, domains []string }
+
+// add adds the key of an address, or of a domain entry.
+func (k *entryKeys) add(key string, domain bool) {
+	if domain {
+		k.domains = append(k.domains, key)
+	} else {
+		k.addrs = append(k.addrs, key)
+	}
+}
 
 func newParser() *parser {
 	mainList := &collected{}
@@ -153,8 +176,10 @@ func (p *parser) line(n int, raw []byte, size int) {
 	case strings.HasPrefix(s, "#"), s == "" && !cut:
 	case strings.HasPrefix(s, "["):
 		p.header(n, s, cut)
+	case isBudgetLine(s):
+		p.listBudget(n, s, size, cut)
 	case cut:
-		p.skip(n, s, fmt.Sprintf("line too long (%d bytes)", size))
+		p.skip(n, s, tooLong(size))
 	default:
 		p.entry(n, s)
 	}
@@ -175,19 +200,28 @@ func (p *parser) header(n int, s string, cut bool) {
 	p.cur = p.lists[name]
 }
 
-// entry adds the address or domain entry s to the current list.
+// tooLong is the reason a line of size bytes is skipped as too long.
+func tooLong(size int) string { return fmt.Sprintf("line too long (%d bytes)", size) }
+
+// entry adds the address or domain entry s to the current list. A line
+// with a space in it may be an entry with its own budget.
 func (p *parser) entry(n int, s string) {
 	key, domain, reason := checkEntry(s)
 	switch {
+	case reason == reasonSpace || reason == reasonInlineComment:
+		p.entryWithBudget(n, s, reason)
 	case reason != "":
 		p.skip(n, s, reason)
 	case p.cur == nil:
-		p.skip(n, s, fmt.Sprintf("after invalid section header on line %d", p.badHeader))
-	case domain:
-		p.cur.domains = append(p.cur.domains, key)
+		p.skip(n, s, p.afterBadHeader())
 	default:
-		p.cur.addrs = append(p.cur.addrs, key)
+		p.cur.add(key, domain)
 	}
+}
+
+// afterBadHeader is the reason a line after a malformed header is skipped.
+func (p *parser) afterBadHeader() string {
+	return fmt.Sprintf("after invalid section header on line %d", p.badHeader)
 }
 
 func (p *parser) skip(n int, s, reason string) {
@@ -207,7 +241,7 @@ func (p *parser) list(withTail bool) (*List, []LineError) {
 func (p *parser) finish() *List {
 	l := &List{sets: make(map[string]*entrySet, len(p.lists))}
 	for name, c := range p.lists {
-		l.sets[name] = &entrySet{addrs: newKeySet(c.addrs), domains: newKeySet(c.domains)}
+		l.sets[name] = c.entrySet()
 		if name != MainList {
 			l.names = append(l.names, name)
 		}

@@ -73,6 +73,21 @@ func parseCases() []parseCase {
 			skipped: []LineError{{3, "[gpt-4 turbo]", reasonBadHeader}, {4, "b@example.com", "after invalid section header on line 3"}}},
 		{name: "long line", in: "a@example.com\n" + strings.Repeat("x", maxLine+10) + "\n" + "# " + strings.Repeat("y", 3*maxLine) + "\nb@example.com\n", want: mainOnly("a@example.com", "b@example.com"),
 			skipped: []LineError{{2, strings.Repeat("x", maxLine), fmt.Sprintf("line too long (%d bytes)", maxLine+10)}}},
+		{name: "budgets", in: "budget 1000/day\n@example.com\n\n[gpt4]\nbudget 100/day 20/hour\nalice@example.com\nbob@example.com budget 500/day\n@example.org\tbudget  none\n",
+			want: lists{MainList: {"@example.com"}, "gpt4": {"@example.org", "alice@example.com", "bob@example.com"}}},
+		{name: "malformed budgets", in: "a@example.com\nbudget 10/dya\n[gpt4]\nb@example.com budget 0/day\nc@example.com budget\nd@example.com\tbudget\tnone\nbudget 5/hour\nbudget 6/hour\n" +
+			"e@example.com budget 5/day # vip\nf@example.com budgets 5/day\nBudget 5/day\n",
+			want: lists{MainList: {"a@example.com"}, "gpt4": {"d@example.com"}},
+			skipped: []LineError{
+				{2, "budget 10/dya", `invalid budget, so the list has none: limit "10/dya": unknown unit "dya" (want minute, hour, day, week or month)`},
+				{4, "b@example.com budget 0/day", `invalid budget, so the list refuses whom the entry names: limit "0/day": N must be 1 or more, without a leading zero`},
+				{5, "c@example.com budget", "invalid budget, so the list refuses whom the entry names: no limits (want N/unit, such as 100/day, or none)"},
+				{8, "budget 6/hour", "second budget line of this list (the one on line 7 counts)"},
+				{9, "e@example.com budget 5/day # vip", "invalid budget, so the list refuses whom the entry names: " + reasonInlineComment},
+				{10, "f@example.com budgets 5/day", reasonSpace},
+				{11, "Budget 5/day", reasonSpace}}},
+		{name: "budget after malformed header", in: "[bad name]\nbudget 5/day\na@example.com budget 5/day\n", want: mainOnly(),
+			skipped: []LineError{{1, "[bad name]", reasonBadHeader}, {2, "budget 5/day", "after invalid section header on line 1"}, {3, "a@example.com budget 5/day", "after invalid section header on line 1"}}},
 		{name: "long header", in: "[" + strings.Repeat("x", maxLine) + "]\nc@example.com\n", want: mainOnly(),
 			skipped: []LineError{{1, "[" + strings.Repeat("x", maxLine-1), reasonBadHeader}, {2, "c@example.com", "after invalid section header on line 1"}}},
 	}

@@ -58,11 +58,12 @@ func (u *unknownNames) note(logger *slog.Logger, path, name string) {
 	logger.Warn("unknown whitelist list", "path", path, "list", key)
 }
 
-// apply makes l current, unless it is the same as the current List, and
-// counts a successful load. It publishes l before it compares it with the
-// previous List for the log line (a pass over every entry of both, which
-// for a large file takes longer than the parse), so that /auth sees the new
-// List as early as possible. Stats' Sizes and Skipped, which come from the
+// apply makes l current, unless it is the same as the current List (the
+// same entries, lists, skipped lines and budgets), and counts a successful
+// load. It publishes l before it compares it with the previous List for the
+// log line (a pass over every entry of both, which for a large file takes
+// longer than the parse), so that /auth sees the new List, and its limits,
+// as early as possible. Stats' Sizes and Skipped, which come from the
 // List, change with it; Reloads moves last, after the log line, so whoever
 // sees it move also finds the line.
 func (w *Watcher) apply(l *List, skipped []LineError) {
@@ -74,14 +75,15 @@ func (w *Watcher) apply(l *List, skipped []LineError) {
 		old = prev.list
 	}
 	added, removed := countMissing(l, old), countMissing(old, l)
-	if prev != nil && added == 0 && removed == 0 && slices.Equal(old.names, l.names) && slices.Equal(prev.skipped, skipped) {
+	if prev != nil && added == 0 && removed == 0 && slices.Equal(old.names, l.names) && slices.Equal(prev.skipped, skipped) && sameBudgets(old, l) {
 		w.cur.CompareAndSwap(next, prev) // keep prev's record of the unknown list names it logged
 		w.logger.Debug("whitelist unchanged", "path", w.path)
 		return
 	}
 	w.logSkipped(skipped)
-	w.logger.Info("whitelist reloaded", "path", w.path, "lists", logSizes(l),
-		"skipped", len(skipped), "added", added, "removed", removed)
+	attrs := append([]any{"path", w.path, "lists", logSizes(l)}, budgetAttrs(l)...)
+	attrs = append(attrs, "skipped", len(skipped), "added", added, "removed", removed)
+	w.logger.Info("whitelist reloaded", attrs...)
 }
 
 // logSkipped logs the first maxSkippedLogged skipped lines, each cut short.
@@ -127,4 +129,12 @@ func logSizes(l *List) map[string]int {
 	sizes[mainLabel] = sizes[MainList]
 	delete(sizes, MainList)
 	return sizes
+}
+
+// logLabel names the list name in log lines: the main list is mainLabel.
+func logLabel(name string) string {
+	if name == MainList {
+		return mainLabel
+	}
+	return name
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"doorman/whitelist/budget"
 )
 
 // Default timing of a Watcher.
@@ -124,6 +126,14 @@ func (w *Watcher) List() *List { return w.cur.Load().list }
 // allocate.
 func (w *Watcher) Contains(list, email string) bool {
 	return w.cur.Load().list.Contains(list, email)
+}
+
+// BudgetOf returns the budget of email on the list named list of the
+// current List; see List.BudgetOf. It is nil when no budget applies, and
+// when the list is unknown or email is not on it. A reload changes it at
+// once. BudgetOf takes no lock, logs nothing and does not allocate.
+func (w *Watcher) BudgetOf(list, email string) budget.Budget {
+	return w.cur.Load().list.BudgetOf(list, email)
 }
 
 // ReportUnknown logs list at Warn level if the current List has no list of

@@ -10,6 +10,21 @@
 // malformed header belong to no list and are reported too, so that a typo in a
 // header never widens the main list or another section.
 //
+// A line "budget <limits>" sets the budget of every entry of its list,
+// wherever in the list it stands: limits such as "100/day 20/hour", which
+// all apply, or "none" (see package [budget]). A list's first budget line
+// counts; a further one is reported and skipped, and an invalid first one
+// is reported and leaves the list without a budget. An entry may carry its
+// own budget, "bob@example.com budget 500/day" or "@example.com budget
+// none", which replaces the list's for it; for a person, their address
+// entry's own budget wins over their domain entry's, which wins over the
+// list's ([List.BudgetOf]). A line whose own budget is invalid is reported
+// and skipped whole, and its list then refuses the people its entry names
+// even where another entry names them (unless their address entry has a
+// valid budget of its own), so that nobody is admitted under a budget not
+// meant for them. Put a list's budget line right after its header: a file
+// read while half-written then never holds the list's entries without it.
+//
 // Matching is ASCII case-insensitive and only ASCII: an address that contains
 // any non-ASCII byte (such as the Kelvin sign U+212A, which Unicode folds to
 // 'k') never matches.
@@ -24,7 +39,11 @@
 //	ok := w.Contains(whitelist.MainList, email)
 package whitelist
 
-import "strings"
+import (
+	"strings"
+
+	"doorman/whitelist/budget"
+)
 
 // MainList is the name of the list formed by lines before the first section header.
 const MainList = ""
@@ -40,10 +59,15 @@ type List struct {
 	names []string             // named lists (not MainList), sorted
 }
 
-// entrySet is one list: lower-case ASCII addresses and domain entries.
+// entrySet is one list: lower-case ASCII addresses and domain entries, and
+// their budgets.
 type entrySet struct {
-	addrs   keySet // "local@domain"
-	domains keySet // "domain", from "@domain" lines
+	addrs   keySet                   // "local@domain"
+	domains keySet                   // "domain", from "@domain" lines
+	budget  budget.Budget            // the list's; nil: none
+	own     map[string]budget.Budget // entries' own ("local@domain" or "@domain"; nil value: none); nil if no entry has one
+	badLine int                      // line of the list's invalid budget line, which left it without one; 0 if none
+	refused *refusals                // entries whose own budget was invalid; nil if none
 }
 
 // size returns the number of addresses plus domain entries.
@@ -57,7 +81,12 @@ func (s *entrySet) contains(email string) bool {
 	}
 	var buf [maxAddress]byte
 	key := buf[:len(email)]
-	if !foldASCII(key, email) {
+	return foldASCII(key, email) && s.has(email, key)
+}
+
+// has reports whether email, folded into key, is on s.
+func (s *entrySet) has(email string, key []byte) bool {
+	if s.refused != nil && s.refused.refuse(s, key) {
 		return false
 	}
 	if s.addrs.has(key) {
