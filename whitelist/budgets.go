@@ -21,8 +21,9 @@ type ownBudget struct {
 }
 
 // BudgetOf returns the budget of email on the list named list (MainList
-// for the main list): the entry's own budget if email's address entry has
-// one, else its domain entry's own budget, else the list's. It returns nil
+// for the main list): the budget of email's address entry if the list has
+// one (its own, else the list's), else that of its domain entry (its own,
+// else the list's). It returns nil
 // when no budget applies ("budget none", or no budget line), and when the
 // list is unknown or email is not on it (see Contains). BudgetOf takes no
 // lock and does not allocate; the caller must not modify the result.
@@ -49,6 +50,9 @@ func (s *entrySet) budgetOf(email string) budget.Budget {
 	}
 	if b, ok := s.own[string(key)]; ok {
 		return b
+	}
+	if s.addrs.has(key) { // an address entry without a budget of its own: the list's, whatever a domain entry says
+		return s.budget
 	}
 	if b, ok := s.own[string(key[bytes.LastIndexByte(key, '@'):])]; ok {
 		return b

@@ -49,10 +49,10 @@ func TestBudgetOf(t *testing.T) {
 		{"gpt4", "alice@example.com", "100/day 20/hour"},  // the list's, set below the entries
 		{"gpt4", "Bob@example.com", "500/day"},            // own
 		{"gpt4", "someone@example.org", "none"},           // domain entry's own "none" beats the list's
-		{"gpt4", "dave@example.org", "none"},              // address entry without its own: the domain entry's
+		{"gpt4", "dave@example.org", "100/day 20/hour"},   // address entry without its own: the list's, not the domain entry's
 		{"gpt4", "erin@example.org", "7/day"},             // address beats domain
 		{"gpt4", "x@corp.example", "3/week 1/minute"},     // domain entry's own
-		{"gpt4", "frank@corp.example", "3/week 1/minute"}, // address entry without its own: the domain entry's
+		{"gpt4", "frank@corp.example", "100/day 20/hour"}, // address entry without its own: the list's
 		{"gpt4", "carol@example.com", "none"},             // not on gpt4
 		{"gpt4", "a b@example.org", "none"},               // not an address
 		{"chat", "alice@example.com", "none"},             // no budget line
