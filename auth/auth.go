@@ -32,9 +32,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"doorman/auth/store"
+	"doorman/whitelist/budget"
 )
 
 // maxVerifiedSessions bounds the cache of verified session cookies (about
@@ -56,6 +58,9 @@ type Allowlist interface {
 	ReportUnknown(list string)
 	// ListsOf names every list email is on, main list ("") first; empty if none.
 	ListsOf(email string) []string
+	// BudgetOf is the budget of email on list: its limits, none when
+	// empty. It does not allocate.
+	BudgetOf(list, email string) budget.Budget
 }
 
 // Config configures a Handler. Fields without a "nil means" default are required.
@@ -68,6 +73,14 @@ type Config struct {
 	// SessionIdle ends a session not used at /auth for this long (at most
 	// about a minute later); 0 means never. At least 10 s when set.
 	SessionIdle time.Duration
+
+	// BudgetZone is the time zone of the budgets' calendar windows (a day
+	// starts at its midnight); nil means UTC.
+	BudgetZone *time.Location
+	// BudgetFailOpen admits counted checks uncounted while the store
+	// cannot be reached; false refuses them (403, X-Doorman-Refusal:
+	// unavailable) when a budget applies.
+	BudgetFailOpen bool
 
 	CookieName   string        // session cookie name
 	CookieDomain string        // "" means a host-only cookie
@@ -102,26 +115,30 @@ var (
 
 // Handler serves doorman's sign-in routes and nginx's auth_request target.
 type Handler struct {
-	clientID     string
-	allow        Allowlist
-	store        store.Store
-	states       *sessionStates // what this doorman knows of every session
-	csrf         []byte         // key of the CSRF tokens of doorman's own forms
-	sessions     *codec
-	verified     *verifiedCache // session cookies that verified
-	nonces       *codec
-	verifier     *verifier
-	redirects    redirectPolicy
-	cookie       cookieSettings
-	publicURL    string
-	publicOrigin string // scheme://host of publicURL, what Origin must be on a POST
-	observer     Observer
-	observed     bool // Config.Observer was set: check times itself for it
-	logger       *slog.Logger
-	now          func() time.Time
-	noStore      []string // shared header value, never modified
-	zeroLength   []string // shared header value, never modified
-	demo         []string // demo accounts (lower case); nil in a normal run
+	clientID       string
+	allow          Allowlist
+	store          store.Store
+	states         *sessionStates // what this doorman knows of every session
+	csrf           []byte         // key of the CSRF tokens of doorman's own forms
+	budgetZone     *time.Location // of the budgets' calendar windows
+	budgetFailOpen bool           // admit counted checks uncounted while the store is down
+	budgetLogged   atomic.Int64   // unix nanoseconds of the last "budget store unreachable" line
+	badCosts       badCosts       // malformed cost values logged
+	sessions       *codec
+	verified       *verifiedCache // session cookies that verified
+	nonces         *codec
+	verifier       *verifier
+	redirects      redirectPolicy
+	cookie         cookieSettings
+	publicURL      string
+	publicOrigin   string // scheme://host of publicURL, what Origin must be on a POST
+	observer       Observer
+	observed       bool // Config.Observer was set: check times itself for it
+	logger         *slog.Logger
+	now            func() time.Time
+	noStore        []string // shared header value, never modified
+	zeroLength     []string // shared header value, never modified
+	demo           []string // demo accounts (lower case); nil in a normal run
 }
 
 // cookieSettings are the session cookie's attributes.
@@ -163,6 +180,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	return &Handler{
 		store: cfg.Store, states: newSessionStates(cfg.Store, cfg.SessionIdle, cfg.Logger, cfg.Now), csrf: csrf,
+		budgetZone: cfg.BudgetZone, budgetFailOpen: cfg.BudgetFailOpen,
 		demo:     demoAccounts(cfg.DemoAccounts),
 		clientID: cfg.ClientID, allow: cfg.Allowlist, sessions: sessions, nonces: nonces,
 		verified: newVerifiedCache(maxVerifiedSessions),
@@ -282,6 +300,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Context == nil {
 		cfg.Context = context.Background()
+	}
+	if cfg.BudgetZone == nil {
+		cfg.BudgetZone = time.UTC
 	}
 	cfg.HostedDomain = strings.TrimSpace(cfg.HostedDomain)
 	return cfg

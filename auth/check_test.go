@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"doorman/whitelist/budget"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -23,6 +24,9 @@ func (f fakeAllowlist) Contains(list, email string) bool {
 }
 
 func (f fakeAllowlist) ReportUnknown(string) {}
+
+// BudgetOf gives nobody a budget.
+func (f fakeAllowlist) BudgetOf(string, string) budget.Budget { return nil }
 
 func (f fakeAllowlist) ListsOf(email string) []string {
 	var out []string

@@ -28,6 +28,7 @@ type countingObserver struct {
 
 func (o *countingObserver) AuthChecked(string, bool, time.Duration) {}
 func (o *countingObserver) KeyFetchFailed()                         { o.keyFailures.Add(1) }
+func (o *countingObserver) BudgetChecked(string, string)            {}
 func (o *countingObserver) SignIn(outcome, reason string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

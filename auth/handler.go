@@ -12,26 +12,36 @@ import (
 	"doorman/auth/store"
 )
 
-// check handles "GET|HEAD /auth[?list=name]", nginx's auth_request target
-// (README "Endpoints"): 200 with X-Auth-Request-Email when a valid session's
-// email is on the list now, else 401; both with an empty body. It does no
-// I/O; a list name the whitelist does not know is reported to it, which logs
-// it once per name and load.
+// check handles "GET|HEAD /auth[?list=name][&cost=N]", nginx's
+// auth_request target (README "Endpoints"): 200 with X-Auth-Request-Email
+// when a valid session's email is on the list now, else 401; both with an
+// empty body. It does no I/O, but for a counted check (cost) of a person
+// with a budget on the list: one store call, and a 403 at the ceiling (see
+// spend). A list name the whitelist does not know is reported to it, which
+// logs it once per name and load.
 func (h *Handler) check(c echo.Context) error {
 	var start time.Time
 	if h.observed { // reading the clock costs ~60 ns on kvm-clock; only metrics need it
 		start = time.Now()
 	}
 	r := c.Request()
-	list := authListParam(r.URL.RawQuery)
+	q := parseAuthQuery(r.URL.RawQuery)
+	list := q.list
 	hdr := c.Response().Header()
 	hdr["Cache-Control"] = h.noStore
 	hdr["Content-Length"] = h.zeroLength // also on HEAD: nginx needs it
 	vs, ok := h.findSession(r, list, true)
+	if q.costBad { // a mistake in nginx's configuration: nobody passes
+		h.reportBadCost(q.costRaw)
+		ok = false
+	}
 	code := http.StatusUnauthorized
 	if ok {
 		hdr["X-Auth-Request-Email"] = vs.emailHeader
 		code = http.StatusOK
+		if q.costSet {
+			code = h.spend(c, vs.session.Email, list, q.cost)
+		}
 	} else if list != "" {
 		// Only the names nginx's configuration sends to /auth may spend
 		// the budget of logged unknown names, so that a typo there is
@@ -53,20 +63,6 @@ func (h *Handler) allowed(r *http.Request, list string) (email string, ok bool) 
 		return "", false
 	}
 	return vs.session.Email, true
-}
-
-// authListParam returns the raw value of the first "list" parameter. It
-// does not allocate; an encoded value never names a list, since list names
-// need no encoding.
-func authListParam(rawQuery string) string {
-	for rawQuery != "" {
-		var kv string
-		kv, rawQuery, _ = strings.Cut(rawQuery, "&")
-		if v, ok := strings.CutPrefix(kv, "list="); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 // login handles "GET /login?[list=<name>&]rd=<url>" (README "Endpoints"): the

@@ -23,6 +23,7 @@ type Metrics struct {
 	latency      prometheus.Histogram
 	signIns      *prometheus.CounterVec
 	keyFailures  prometheus.Counter
+	budget       *prometheus.CounterVec
 	hasList      func(string) bool
 	listCounters sync.Map // list name -> *decisionCounters
 }
@@ -50,9 +51,13 @@ func NewMetrics(hasList func(string) bool, others ...prometheus.Collector) *Metr
 		keyFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "doorman_google_key_fetch_failures_total", Help: "Failed fetches of Google's signing keys.",
 		}),
+		budget: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "doorman_budget_checks_total",
+			Help: "Counted /auth checks of people with a budget, by list and outcome (allowed, refused at the ceiling, unavailable: refused with the store down, fail_open: admitted uncounted).",
+		}, []string{"list", "outcome"}),
 		hasList: hasList,
 	}
-	m.registry.MustRegister(m.decisions, m.latency, m.signIns, m.keyFailures, collectors.NewGoCollector(),
+	m.registry.MustRegister(m.decisions, m.latency, m.signIns, m.keyFailures, m.budget, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "doorman"}))
 	m.registry.MustRegister(others...)
 	return m
@@ -100,6 +105,15 @@ func (m *Metrics) SignIn(outcome, reason string) { m.signIns.WithLabelValues(out
 
 // KeyFetchFailed counts one failed fetch of Google's keys.
 func (m *Metrics) KeyFetchFailed() { m.keyFailures.Inc() }
+
+// BudgetChecked counts one counted check by list (never by person) and
+// outcome.
+func (m *Metrics) BudgetChecked(list, outcome string) {
+	if !m.hasList(list) {
+		list = unknownListLabel
+	}
+	m.budget.WithLabelValues(list, outcome).Inc()
+}
 
 // StoreCollector returns the metrics of h's store: whether it answers,
 // how far behind the store h's view of it may be, and the sessions live in

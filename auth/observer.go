@@ -13,6 +13,10 @@ type Observer interface {
 	SignIn(outcome, reason string)
 	// KeyFetchFailed reports a failed fetch of Google's signing keys.
 	KeyFetchFailed()
+	// BudgetChecked reports one counted /auth check of a person with a
+	// budget on list: "allowed", "refused" (at the ceiling), "unavailable"
+	// (refused, the store down) or "fail_open" (admitted uncounted).
+	BudgetChecked(list, outcome string)
 }
 
 // nopObserver is the Observer used when Config.Observer is nil.
@@ -21,3 +25,4 @@ type nopObserver struct{}
 func (nopObserver) AuthChecked(string, bool, time.Duration) {}
 func (nopObserver) SignIn(string, string)                   {}
 func (nopObserver) KeyFetchFailed()                         {}
+func (nopObserver) BudgetChecked(string, string)            {}

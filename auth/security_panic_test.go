@@ -4,6 +4,7 @@ package auth
 // nothing.
 
 import (
+	"doorman/whitelist/budget"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,9 +15,10 @@ import (
 // panickingAllowlist panics on every question, like a bug in a list would.
 type panickingAllowlist struct{}
 
-func (panickingAllowlist) Contains(string, string) bool { panic("allowlist exploded") }
-func (panickingAllowlist) ListsOf(string) []string      { panic("allowlist exploded") }
-func (panickingAllowlist) ReportUnknown(string)         { panic("allowlist exploded") }
+func (panickingAllowlist) Contains(string, string) bool          { panic("allowlist exploded") }
+func (panickingAllowlist) ListsOf(string) []string               { panic("allowlist exploded") }
+func (panickingAllowlist) ReportUnknown(string)                  { panic("allowlist exploded") }
+func (panickingAllowlist) BudgetOf(string, string) budget.Budget { panic("allowlist exploded") }
 
 // TestSecurityPanic serves doorman over an allowlist that panics: an empty
 // 401 on /auth, a 500 page elsewhere, one log line with a stack, and the

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -27,4 +28,17 @@ const testSessionID = "AAAAAAAAAAAAAAAAAAAAAA"
 // spelling of the same bytes.
 func base64RawURLStrict(s string) ([]byte, error) {
 	return base64.RawURLEncoding.Strict().DecodeString(s)
+}
+
+// replaceWhitelist writes content to a new file and renames it onto path,
+// as an admin's editor or a ConfigMap update does.
+func replaceWhitelist(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
 }
