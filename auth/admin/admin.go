@@ -3,11 +3,14 @@
 //
 //	doorman sessions [EMAIL]   lists the live sessions (of EMAIL, or of everyone)
 //	doorman revoke EMAIL       ends every live session of EMAIL
+//	doorman usage              shows who spent how much of their budgets
 //
 // They work on the store the server uses (--store, DOORMAN_STORE; the same
 // SQLite file or the same Redis) and are safe while doorman runs: the store
 // takes care of locking, and every doorman following that store refuses a
-// revoked session within a second. main hands them the command line:
+// revoked session within a second. usage also reads the server's whitelist
+// (--whitelist) and budget time zone (--budget-timezone). main hands them
+// the command line:
 //
 //	if len(args) > 0 && admin.IsCommand(args[0]) {
 //		return admin.Run(ctx, args, getenv, stdout, stderr)
@@ -30,22 +33,39 @@ import (
 
 // command is one admin command.
 type command struct {
-	name     string // as typed: "sessions"
-	optional bool   // its EMAIL argument may be left out
-	about    string // what it does, for --help; lines of at most 80 characters
-	run      func(ctx context.Context, st store.Store, inv invocation) error
+	name  string                      // as typed: "sessions"
+	arg   string                      // its argument as --help shows it: argEmail, argOptionalEmail or "" for none
+	opts  []option                    // its options beyond --store and --json
+	about string                      // what it does, for --help; lines of at most 80 characters
+	check func(inv *invocation) error // checks the options, before the store is opened; nil: nothing to check
+	run   func(ctx context.Context, st store.Store, inv invocation) error
 }
+
+// The arguments a command may take.
+const (
+	argEmail         = "EMAIL"
+	argOptionalEmail = "[EMAIL]"
+)
 
 // commands returns every admin command.
 func commands() []command {
 	return []command{
-		{name: "sessions", optional: true, run: sessions, about: "" +
+		{name: "sessions", arg: argOptionalEmail, run: sessions, about: "" +
 			"Lists the live sessions of EMAIL, or of everyone: the session (the first 8\n" +
 			"characters of its id, as doorman's logs show it), when it signed in, was\n" +
 			"last seen and expires (UTC, to the minute), the client IP and the browser."},
-		{name: "revoke", run: revoke, about: "" +
+		{name: "revoke", arg: argEmail, run: revoke, about: "" +
 			"Ends every live session of EMAIL. Every doorman using the same store\n" +
 			"refuses them within a second; the person has to sign in again."},
+		{name: "usage", opts: usageOptions(), check: checkUsage, run: showUsage, about: "" +
+			"Shows who spent how much of their budgets in the current calendar window\n" +
+			"(a day unless --window says otherwise) of the budgets' time zone: per list\n" +
+			"and person, what they used and, from the whitelist, their limit for that\n" +
+			"window and what remains. The main list shows as (main) in the table and\n" +
+			"as \"\" in JSON. LIMIT is - when the person's budget has no limit of that\n" +
+			"window, none when they have no budget, and \"not listed\" when the\n" +
+			"whitelist no longer lists them there; JSON has null for the limit and\n" +
+			"remaining of all three, and the person's whole budget (null if not listed)."},
 	}
 }
 
@@ -67,27 +87,32 @@ func lookup(name string) (command, bool) {
 }
 
 // Run runs one admin command: args[0] is the command ("sessions",
-// "revoke"), the rest its flags and arguments, in any order. --help writes
-// the command's usage to stdout. It writes its result to stdout and nothing
-// to stderr; every failure is returned as an error of one line, for main to
-// print.
+// "revoke", "usage"), the rest its flags and arguments, in any order.
+// --help writes the command's usage to stdout. It writes its result to
+// stdout and nothing to stderr; every failure is returned as an error of
+// one line, for main to print.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return run(ctx, args, getenv, stdout, time.Now())
+}
+
+// run is Run at the time now.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now time.Time) error {
 	if len(args) == 0 {
-		return errors.New("no admin command given (doorman sessions --help, doorman revoke --help)")
+		return errors.New("no admin command given (doorman sessions --help, doorman revoke --help, doorman usage --help)")
 	}
 	c, ok := lookup(args[0])
 	if !ok {
-		return fmt.Errorf("unknown command %q: the admin commands are sessions and revoke", args[0])
+		return fmt.Errorf("unknown command %q: the admin commands are sessions, revoke and usage", args[0])
 	}
 	inv, err := c.parse(args[1:], getenv)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		c.usage(stdout)
+		c.help(stdout)
 		return nil
 	case err != nil:
-		return fmt.Errorf("%s: %w (doorman %s --help)", c.name, err, c.name)
+		return oneLine(fmt.Errorf("%s: %w (doorman %s --help)", c.name, err, c.name))
 	}
-	inv.out, inv.now = stdout, time.Now()
+	inv.out, inv.now = stdout, now
 	return oneLine(c.exec(ctx, inv))
 }
 

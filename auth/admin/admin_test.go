@@ -3,6 +3,7 @@ package admin_test
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,9 +92,29 @@ func runAdmin(t *testing.T, dsn string, args ...string) (string, error) {
 	return stdout.String(), err
 }
 
+// runUsage runs admin.RunAt at usageNow with args and the environment
+// env, and returns what it wrote.
+func runUsage(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	var stdout bytes.Buffer
+	err := admin.RunAt(t.Context(), args, func(k string) string { return env[k] }, &stdout, usageNow)
+	return stdout.String(), err
+}
+
+// mustWriteFile writes text to a new file in a temporary directory and
+// returns its path.
+func mustWriteFile(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestIsCommand(t *testing.T) {
 	t.Parallel()
-	for name, want := range map[string]bool{"sessions": true, "revoke": true, "serve": false, "--json": false, "": false} {
+	for name, want := range map[string]bool{"sessions": true, "revoke": true, "usage": true, "serve": false, "--json": false, "": false} {
 		if got := admin.IsCommand(name); got != want {
 			t.Errorf("IsCommand(%q) = %v, want %v", name, got, want)
 		}
@@ -105,13 +126,15 @@ func TestRunErrors(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "doorman.db")
 	mustOpen(t, dsn)
 	missing := filepath.Join(t.TempDir(), "elsewhere.db")
+	wl := mustWriteFile(t, "whitelist.txt", usageWhitelist)
+	noWL := filepath.Join(t.TempDir(), "whitelist.txt")
 	tests := []struct {
 		name string
 		args []string
 		want []string // in the error, in this order
 	}{
 		{"no command", nil, []string{"no admin command given", "doorman sessions --help"}},
-		{"unknown command", []string{"sessionz"}, []string{`unknown command "sessionz"`, "sessions and revoke"}},
+		{"unknown command", []string{"sessionz"}, []string{`unknown command "sessionz"`, "sessions, revoke and usage"}},
 		{"unknown flag", []string{"sessions", "--jsn"}, []string{"sessions: unknown flag --jsn", "(doorman sessions --help)"}},
 		{"unknown flag after email", []string{"revoke", "a@example.com", "-all"}, []string{"revoke: unknown flag --all", "(doorman revoke --help)"}},
 		{"store without value", []string{"sessions", "--store"}, []string{"sessions: --store needs a value (doorman sessions --help)"}},
@@ -126,6 +149,22 @@ func TestRunErrors(t *testing.T) {
 		{"space", []string{"revoke", "alice @example.com"}, []string{"invalid EMAIL"}},
 		{"non-ASCII", []string{"revoke", "ålice@example.com"}, []string{"invalid EMAIL"}},
 		{"missing SQLite file", []string{"sessions", "--store", missing}, []string{"sessions: --store (DOORMAN_STORE)", missing, "does not exist"}},
+		{"bad window", []string{"usage", "--whitelist", wl, "--window", "fortnight"},
+			[]string{"usage: --window: unknown unit", "fortnight", "(doorman usage --help)"}},
+		{"window in capitals", []string{"usage", "--whitelist", wl, "--window=Day"}, []string{"usage: --window: unknown unit"}},
+		{"window without value", []string{"usage", "--whitelist", wl, "--window"}, []string{"usage: --window needs a value"}},
+		{"bad time zone", []string{"usage", "--whitelist", wl, "--budget-timezone", "Mars/Olympus_Mons"},
+			[]string{"usage: --budget-timezone (DOORMAN_BUDGET_TIMEZONE): unknown time zone Mars/Olympus_Mons", "(doorman usage --help)"}},
+		{"missing whitelist", []string{"usage", "--whitelist", noWL},
+			[]string{"usage: --whitelist (DOORMAN_WHITELIST): open " + noWL + ": no such file or directory"}},
+		{"whitelist by default", []string{"usage"}, []string{"usage: --whitelist (DOORMAN_WHITELIST): open whitelist.txt"}},
+		{"empty whitelist setting", []string{"usage", "--whitelist="}, []string{"usage: --whitelist (DOORMAN_WHITELIST) is empty"}},
+		{"unknown list", []string{"usage", "--whitelist", wl, "--list", "gpt5"},
+			[]string{`usage: --list "gpt5": the whitelist`, "has no such list (it has (main), gpt4, main)"}},
+		{"list with a newline", []string{"usage", "--whitelist", wl, "--list", "a\nb"}, []string{`usage: --list "a\nb"`}},
+		{"usage with an argument", []string{"usage", "alice@example.com"},
+			[]string{`usage: unexpected argument "alice@example.com": usage takes none`, "(doorman usage --help)"}},
+		{"usage's flag on sessions", []string{"sessions", "--window", "day"}, []string{"sessions: unknown flag --window"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,7 +228,9 @@ func TestStoreFlagWinsOverEnv(t *testing.T) {
 
 func TestUnreachableRedis(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"sessions"}, {"revoke", "alice@example.com"}, {"sessions", "--json"}} {
+	wl := mustWriteFile(t, "whitelist.txt", usageWhitelist)
+	for _, args := range [][]string{{"sessions"}, {"revoke", "alice@example.com"}, {"sessions", "--json"},
+		{"usage", "--whitelist", wl}, {"usage", "--whitelist", wl, "--json", "--list", "gpt4"}} {
 		start := time.Now()
 		out, err := runAdmin(t, "redis://doorman:s3cret@127.0.0.1:1/0", args...)
 		if took := time.Since(start); took > 5*time.Second {

@@ -1,12 +1,15 @@
 package admin
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -19,51 +22,94 @@ const (
 // invocation is one run of a command: its settings and argument, and where
 // it writes.
 type invocation struct {
-	store string    // --store (DOORMAN_STORE)
-	json  bool      // --json: JSON instead of a table or sentence
-	email string    // the EMAIL argument, lower-cased; "" when not given
-	out   io.Writer // the command's output
-	now   time.Time // the time the command runs at
+	store string        // --store (DOORMAN_STORE)
+	json  bool          // --json: JSON instead of a table or sentence
+	email string        // the EMAIL argument, lower-cased; "" when not given
+	usage usageSettings // the usage command's own settings
+	given []string      // the flags given on the command line
+	out   io.Writer     // the command's output
+	now   time.Time     // the time the command runs at
 }
 
-// parse reads c's flags and EMAIL argument from args, in any order ("--"
-// ends the flags), then DOORMAN_STORE when --store was not given. --help
-// is flag.ErrHelp.
+// option is a flag of a command that takes a value, and its environment
+// twin, which is read when the flag is not given.
+type option struct {
+	name  string                    // the flag, without dashes
+	env   string                    // its environment twin; "" for none
+	def   string                    // its default
+	shown string                    // the default as --help says it; "" means def
+	help  string                    // what it is, for --help; lines of at most 72 characters
+	value func(*invocation) *string // the field it sets
+}
+
+// label is how errors and --help name the option: "--store (DOORMAN_STORE)".
+func (o option) label() string {
+	if o.env == "" {
+		return "--" + o.name
+	}
+	return "--" + o.name + " (" + o.env + ")"
+}
+
+// storeOption is every command's --store.
+func storeOption() option {
+	return option{name: "store", env: storeEnv, def: defaultStore,
+		help:  "the store doorman runs with: a SQLite file, or redis://… shared by\nseveral replicas",
+		value: func(inv *invocation) *string { return &inv.store }}
+}
+
+// allOptions returns every option of c, --store first.
+func (c command) allOptions() []option { return append([]option{storeOption()}, c.opts...) }
+
+// parse reads c's flags and argument from args, in any order ("--" ends
+// the flags), then the environment twins of the options not given, and
+// checks them. --help is flag.ErrHelp.
 func (c command) parse(args []string, getenv func(string) string) (invocation, error) {
 	var inv invocation
 	fs := flag.NewFlagSet("doorman "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&inv.store, "store", defaultStore, "")
-	fs.BoolVar(&inv.json, "json", false, "")
-	var positional []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return inv, flagError(fs, args, err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 || len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
-			positional = append(positional, rest...)
-			break
-		}
-		positional, args = append(positional, rest[0]), rest[1:]
+	opts := c.allOptions()
+	for _, o := range opts {
+		fs.StringVar(o.value(&inv), o.name, o.def, "")
 	}
-	if v := getenv(storeEnv); v != "" && !given(fs, "store") {
-		inv.store = v
+	fs.BoolVar(&inv.json, "json", false, "")
+	positional, err := parseArgs(fs, args)
+	if err != nil {
+		return inv, err
+	}
+	fs.Visit(func(f *flag.Flag) { inv.given = append(inv.given, f.Name) })
+	for _, o := range opts {
+		if v := getenv(o.env); o.env != "" && v != "" && !inv.isGiven(o.name) {
+			*o.value(&inv) = v
+		}
 	}
 	if inv.store == "" {
 		return inv, errors.New(storeLabel + " is empty")
 	}
-	var err error
-	inv.email, err = c.emailArg(positional)
-	return inv, err
+	if inv.email, err = c.emailArg(positional); err != nil || c.check == nil {
+		return inv, err
+	}
+	return inv, c.check(&inv)
 }
 
-// given reports whether the flag called name was on the command line.
-func given(fs *flag.FlagSet, name string) bool {
-	found := false
-	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
-	return found
+// parseArgs parses the flags in args, wherever they stand before "--",
+// and returns the other arguments.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, flagError(fs, args, err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 || len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
+	}
+	return positional, nil
 }
+
+// isGiven reports whether the flag called name was on the command line.
+func (inv *invocation) isGiven(name string) bool { return slices.Contains(inv.given, name) }
 
 // flagError is the flag package's complaint err about args, said the way
 // the README writes flags when it is about an unknown flag or a missing
@@ -95,15 +141,17 @@ func isBool(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// emailArg checks that positional holds what c takes, one EMAIL (or none,
-// if optional), and returns the address lower-cased, or "".
+// emailArg checks that positional holds what c takes (one EMAIL, at most
+// one, or nothing) and returns the address lower-cased, or "".
 func (c command) emailArg(positional []string) (string, error) {
 	switch {
+	case c.arg == "" && len(positional) > 0:
+		return "", fmt.Errorf("unexpected argument %q: %s takes none", positional[0], c.name)
 	case len(positional) > 1:
 		return "", fmt.Errorf("unexpected argument %q: %s takes one EMAIL at most", positional[1], c.name)
 	case len(positional) == 1:
 		return parseEmail(positional[0])
-	case !c.optional:
+	case c.arg == argEmail:
 		return "", errors.New("missing EMAIL: whose sessions?")
 	}
 	return "", nil
@@ -126,17 +174,27 @@ func parseEmail(s string) (string, error) {
 	}, s), nil
 }
 
-// usage writes c's --help.
-func (c command) usage(w io.Writer) {
-	arg := "EMAIL"
-	if c.optional {
-		arg = "[EMAIL]"
+// help writes c's --help.
+func (c command) help(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags:\n", strings.TrimSpace("doorman "+c.name+" [flags] "+c.arg), c.about)
+	for _, o := range c.allOptions() {
+		fmt.Fprintf(w, "  %s\n%s%s\n", o.label(), helpIndent, o.helpText())
 	}
-	fmt.Fprintf(w, "Usage: doorman %s [flags] %s\n\n%s\n\n", c.name, arg, c.about)
-	fmt.Fprintf(w, "Flags:\n"+
-		"  %s\n"+
-		"        the store doorman runs with: a SQLite file, or redis://… shared by\n"+
-		"        several replicas (default %s)\n"+
-		"  --json\n"+
-		"        print JSON instead of text\n", storeLabel, defaultStore)
+	fmt.Fprintf(w, "  --json\n%sprint JSON instead of text\n", helpIndent)
+}
+
+// helpIndent starts the lines of an option's help.
+const helpIndent = "        "
+
+// helpText is o's help and default for --help, its lines after the first
+// indented: the default ends the last line if it fits in 80 columns, else
+// has a line of its own.
+func (o option) helpText() string {
+	def := "(default " + cmp.Or(o.shown, o.def) + ")"
+	last := o.help[strings.LastIndexByte(o.help, '\n')+1:]
+	sep := " "
+	if len(helpIndent)+utf8.RuneCountInString(last)+1+len(def) > 80 {
+		sep = "\n"
+	}
+	return strings.ReplaceAll(o.help+sep+def, "\n", "\n"+helpIndent)
 }
