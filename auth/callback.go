@@ -46,6 +46,12 @@ type Page struct {
 	Sessions  []SessionRow // the visitor's live sessions (sessions page)
 	StoreDown bool         // a 503 because the store could not be reached: nothing was changed (error page)
 	CSRF      string       // the CSRF token of the page's forms
+
+	Usage     []SiteUsage // the visitor's budgets and what is used of them, per site (signed-in, sessions and budget pages)
+	UsageDown bool        // the store could not be read: no usage shown (signed-in and sessions pages), a 503 (budget page)
+	Spent     *LimitUsage // the full limit that has room again last (budget page); nil when none is full
+	Back      string      // when Spent has room again, in the budgets' time zone: "00:00 UTC" (budget page)
+	Base      string      // doorman's public URL, for the links and assets of a page nginx may show on a site's own host; "" means relative
 }
 
 // callbackBody is what Google Identity Services posts to login_uri.

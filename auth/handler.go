@@ -172,8 +172,9 @@ func (h *Handler) takeSignedOut(c echo.Context) bool {
 	return true
 }
 
-// home handles "GET /", doorman's signed-in page: who you are and which
-// sites you may use; without a session, a 303 to /login.
+// home handles "GET /", doorman's signed-in page: who you are, which
+// sites you may use and what is left of your budgets there (without them
+// when the store cannot be read); without a session, a 303 to /login.
 func (h *Handler) home(c echo.Context) error {
 	vs, ok := h.findSession(c.Request(), "", false)
 	if !ok {
@@ -181,7 +182,8 @@ func (h *Handler) home(c echo.Context) error {
 	}
 	email := vs.session.Email
 	c.Response().Header()["Cache-Control"] = h.noStore
-	return c.Render(http.StatusOK, "signedin.html", Page{Email: email, Lists: h.allow.ListsOf(email)})
+	usage, down := h.usage(c, email)
+	return c.Render(http.StatusOK, "signedin.html", Page{Email: email, Lists: h.allow.ListsOf(email), Usage: usage, UsageDown: down})
 }
 
 // siteParams reads list and rd from a raw query. list and rd only shape

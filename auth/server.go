@@ -99,6 +99,7 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 	e.GET("/login", h.login, signIn...)
 	e.GET("/logout", h.logout, page...)
 	e.GET("/sessions", h.sessionsPage, page...)
+	e.GET("/budget", h.budgetPage, page...)
 	e.POST("/sessions/end", h.endSessionPost, page...)
 	e.POST("/sessions/end-all", h.endAllPost, page...)
 	if h.inDemo() {

@@ -32,7 +32,8 @@ type SessionRow struct {
 }
 
 // sessionsPage handles "GET /sessions": the visitor's live sessions, each with
-// an end button, and "sign out everywhere". A visitor not signed in goes
+// an end button, and "sign out everywhere", and what is left of their
+// budgets (left out when it cannot be read). A visitor not signed in goes
 // through /login and back.
 func (h *Handler) sessionsPage(c echo.Context) error {
 	c.Response().Header()["Cache-Control"] = h.noStore
@@ -50,8 +51,10 @@ func (h *Handler) sessionsPage(c echo.Context) error {
 	for i, s := range live {
 		rows[i] = SessionRow{ID: s.ID, Browser: s.UserAgent, IP: s.IP, Created: s.Created, LastSeen: s.LastSeen, Current: s.ID == vs.state.id}
 	}
+	usage, down := h.usage(c, vs.session.Email)
 	return c.Render(http.StatusOK, "sessions.html", Page{
 		Email: vs.session.Email, Lists: h.allow.ListsOf(vs.session.Email), Sessions: rows, CSRF: h.csrfToken(vs.state.id),
+		Usage: usage, UsageDown: down,
 	})
 }
 

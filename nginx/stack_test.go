@@ -46,14 +46,16 @@ type stack struct {
 	client    *http.Client // through nginx; a cookie jar; follows no redirect
 	anon      *http.Client // the same, without cookies
 	jar       http.CookieJar
+	flags     []string // further doorman flags
 }
 
-// newStack starts everything; t.Cleanup stops it. It skips the test when
-// nginx is not installed, unless CI is set.
-func newStack(t *testing.T, whitelist string) *stack {
+// newStack starts everything, doorman with the further flags given;
+// t.Cleanup stops it. It skips the test when nginx is not installed, unless
+// CI is set.
+func newStack(t *testing.T, whitelist string, flags ...string) *stack {
 	t.Helper()
 	nginxBin := needNginx(t)
-	s := &stack{dir: t.TempDir(), google: googletest.NewServer(t)}
+	s := &stack{dir: t.TempDir(), google: googletest.NewServer(t), flags: flags}
 	s.port, s.httpPort = freePort(t), freePort(t)
 	s.whitelist = filepath.Join(s.dir, "whitelist.txt")
 	writeFile(t, s.whitelist, whitelist)
@@ -241,6 +243,7 @@ func startDoorman(t *testing.T, s *stack) (addr string, logs func() string) {
 		fmt.Sprintf("--public-url=https://auth.example.com:%d", s.port),
 		"--trusted-ip-header=X-Real-IP",
 	)
+	cmd.Args = append(cmd.Args, s.flags...)
 	cmd.Env = append(cleanEnv(), s.google.ProxyEnv()...)
 	p := startProcess(t, "doorman", cmd)
 	t.Cleanup(func() {
@@ -288,6 +291,7 @@ type appSaw struct {
 	App      string              `json:"app"`
 	URI      string              `json:"uri"`
 	Email    []string            `json:"email"`    // every X-Auth-Request-Email value
+	Left     []string            `json:"left"`     // every X-Doorman-Budget-Remaining value
 	Identity map[string][]string `json:"identity"` // other identity headers, and any with "_", that arrived
 }
 
@@ -304,6 +308,7 @@ func startApp(t *testing.T, name string) *app {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.hits.Add(1)
 		saw := appSaw{App: a.name, URI: r.RequestURI, Email: r.Header.Values("X-Auth-Request-Email"), Identity: map[string][]string{}}
+		saw.Left = r.Header.Values("X-Doorman-Budget-Remaining")
 		for _, h := range identityHeaders() {
 			if v := r.Header.Values(h); len(v) > 0 {
 				saw.Identity[h] = v

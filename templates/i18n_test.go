@@ -69,7 +69,7 @@ func TestTemplateKeys(t *testing.T) {
 	}
 	for _, k := range keys {
 		if strings.Contains(k, "%s") {
-			for _, kind := range []string{"400", "401", "404", "429", "500", "503", "503store"} {
+			for _, kind := range keyParts(k) {
 				if _, ok := en[strings.Replace(k, "%s", kind, 1)]; !ok {
 					t.Errorf("templates build key %q, but %q does not exist", k, strings.Replace(k, "%s", kind, 1))
 				}
@@ -80,6 +80,15 @@ func TestTemplateKeys(t *testing.T) {
 			t.Errorf("a template uses key %q, which does not exist", k)
 		}
 	}
+}
+
+// keyParts returns what a template may put for %s in a key it builds
+// with printf: a budget's units in budget keys, else error kinds.
+func keyParts(key string) []string {
+	if strings.HasPrefix(key, "budget.") {
+		return []string{"minute", "hour", "day", "week", "month"}
+	}
+	return []string{"400", "401", "404", "429", "500", "503", "503store"}
 }
 
 // messageKeys returns the string literal keys under n passed to t, tb or
