@@ -394,3 +394,29 @@ func TestDemoRefusesOtherHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoShowsTheBudget: the demo's GPT-4 page has a counted button with
+// a budget of three a minute; the fourth question in a minute gets the
+// page nginx shows at the ceiling (a 429 saying when it comes back).
+func TestDemoShowsTheBudget(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t, nil)
+	d.signIn(t, "list=gpt4&rd=%2Fdemo%2Fgpt4%2F", "alice@demo.example")
+	if _, body := d.get(t, "/demo/gpt4/"); !strings.Contains(body, `action="/demo/gpt4/ask"`) {
+		t.Fatalf("the demo's GPT-4 page has no counted button:\n%s", body)
+	}
+	for i, left := range []string{"2", "1", "0"} {
+		resp, body := d.send(t, http.MethodPost, "/demo/gpt4/ask", url.Values{})
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Answered. "+left+" left") {
+			t.Errorf("question %d = %d, want 200 saying %s left:\n%s", i+1, resp.StatusCode, left, body)
+		}
+	}
+	resp, _ := d.send(t, http.MethodPost, "/demo/gpt4/ask", url.Values{})
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/budget?list=gpt4" {
+		t.Fatalf("fourth question = %d to %q, want 303 to the budget page", resp.StatusCode, loc)
+	}
+	resp, body := d.get(t, "/budget?list=gpt4")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "3") {
+		t.Errorf("the budget page at the ceiling = %d (Retry-After %q), want 429 saying the limit:\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}

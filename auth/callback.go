@@ -45,6 +45,7 @@ type Page struct {
 
 	Sessions  []SessionRow // the visitor's live sessions (sessions page)
 	StoreDown bool         // a 503 because the store could not be reached: nothing was changed (error page)
+	Remaining string       // what a counted request left of the budget (demo mode's GPT-4 page)
 	CSRF      string       // the CSRF token of the page's forms
 
 	Usage     []SiteUsage // the visitor's budgets and what is used of them, per site (signed-in, sessions and budget pages)

@@ -140,3 +140,28 @@ func demoSiteQuery(list, path string) string {
 	}
 	return q + "rd=" + url.QueryEscape(path)
 }
+
+// demoAsk handles "POST /demo/<list>/ask" in demo mode: a counted request,
+// as nginx makes the API route of a costly site one ("/auth?list=…&cost=1").
+// Within the budget it shows the demo page with what is left; at the
+// ceiling (or with the store down) it shows the page nginx shows then.
+func (h *Handler) demoAsk(c echo.Context) error {
+	r := c.Request()
+	list := c.Param("list")
+	if !validListName(list) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	if !h.sameOrigin(r) {
+		return echo.NewHTTPError(http.StatusForbidden).SetInternal(errors.New("cross-origin POST"))
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	email, ok := h.allowed(r, list)
+	if !ok {
+		return c.Redirect(http.StatusSeeOther, "/login"+demoSiteQuery(list, "/demo/"+list+"/"))
+	}
+	if h.spend(c, email, list, 1) != http.StatusOK {
+		return c.Redirect(http.StatusSeeOther, "/budget?list="+list)
+	}
+	left := c.Response().Header().Get("X-Doorman-Budget-Remaining")
+	return c.Render(http.StatusOK, "demo.html", Page{Email: email, Site: list, Remaining: left})
+}

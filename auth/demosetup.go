@@ -27,8 +27,11 @@ const DemoWhitelist = `# doorman demo whitelist. Edit and save: a change applies
 alice@demo.example
 bob@demo.example
 
-# Only these may use the GPT-4 site (/demo/gpt4/).
+# Only these may use the GPT-4 site (/demo/gpt4/), and each of them only
+# three questions a minute there: its "Ask GPT-4" button is a counted
+# request, as nginx makes the model's API route one. Ask a fourth time.
 [gpt4]
+budget 3/minute 50/day
 alice@demo.example
 
 # mallory@demo.example is on no list: she gets the 403 page.
@@ -46,6 +49,8 @@ func DemoIntro(w io.Writer, base, whitelistPath string) {
   Start here:                    %[1]s/
   The protected demo page:       %[1]s/demo/
     (and the GPT-4 one:          %[1]s/demo/gpt4/)
+  Its "Ask GPT-4" button counts against a budget of three a minute: ask
+  a fourth time. Your sessions:  %[1]s/sessions
   You will be sent to sign in. Try alice (on both lists), bob (main list
   only) and mallory (on no list: the 403 page).
 

@@ -108,6 +108,7 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 		e.POST("/demo/signin", h.demoSignIn, signIn...)
 		e.GET("/demo/", h.demoPage, page...)
 		e.GET("/demo/:list/", h.demoPage, page...)
+		e.POST("/demo/:list/ask", h.demoAsk, page...)
 	} else {
 		e.POST("/callback", h.callback, signIn...)
 	}

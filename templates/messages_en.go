@@ -105,6 +105,8 @@ var messagesEN = map[string]string{
 	"demopage.main_link": "Demo page for the main list",
 	"demopage.gpt4_link": "Demo page for the gpt4 list",
 	"demopage.home_link": "Your doorman page",
+	"demopage.ask":       "Ask GPT-4 (costs 1 of your budget: 3 a minute)",
+	"demopage.asked":     "Answered. {0} left before the budget's limit; past it, this button shows the page nginx shows at the ceiling.",
 
 	"start.title":          "Try doorman",
 	"start.lead":           "doorman is running in demo mode: it guards two pretend sites here, as it would guard yours behind nginx, and signs people in at the click of a button instead of with Google.",

@@ -103,6 +103,8 @@ var messagesKO = map[string]string{
 	"demopage.main_link": "기본 목록 데모 페이지",
 	"demopage.gpt4_link": "gpt4 목록 데모 페이지",
 	"demopage.home_link": "내 doorman 페이지",
+	"demopage.ask":       "GPT-4에 질문하기 (예산 1 사용: 분당 3회)",
+	"demopage.asked":     "답변했습니다. 예산 한도까지 {0}회 남았습니다. 한도를 넘으면 이 버튼은 nginx가 한도에서 보여 주는 페이지를 보여 줍니다.",
 
 	"start.title":          "doorman 체험하기",
 	"start.lead":           "doorman이 데모 모드로 실행 중입니다. nginx 뒤에서 여러분의 사이트를 지키듯이 여기서는 가상의 사이트 두 개를 지키며, Google 대신 버튼 클릭으로 로그인합니다.",

@@ -103,6 +103,8 @@ var messagesZH = map[string]string{
 	"demopage.main_link": "主列表的演示页面",
 	"demopage.gpt4_link": "gpt4 列表的演示页面",
 	"demopage.home_link": "您的 doorman 页面",
+	"demopage.ask":       "向 GPT-4 提问（每次消耗 1 点额度：每分钟 3 次）",
+	"demopage.asked":     "已回答。距离额度上限还剩 {0} 次；超出后，此按钮会显示 nginx 在达到上限时显示的页面。",
 
 	"start.title":          "试用 doorman",
 	"start.lead":           "doorman 正在以演示模式运行：它在这里守护两个模拟网站，就像在 nginx 后面守护您的网站一样；登录只需点击按钮，无需 Google。",
