@@ -15,6 +15,8 @@ type ChangeKind string
 // The kinds of change.
 const (
 	SessionEnded ChangeKind = "session_ended" // Change.ID was ended; refuse it until Change.Expires
+	TokenMade    ChangeKind = "token_made"    // Change.Token was made; accept it until its Expires
+	TokenEnded   ChangeKind = "token_ended"   // the token Change.ID was ended; refuse it from now on
 )
 
 // Change is one entry of the change feed.
@@ -22,12 +24,18 @@ type Change struct {
 	Kind    ChangeKind
 	ID      string    // the record the change is about
 	Expires time.Time // when the record expires anyway; it may be forgotten then
+	Token   *Token    // TokenMade: the token made (its LastUsed zero); nil for other kinds
 }
 
-// View is the ended sessions at one point of the change feed.
+// View is the ended sessions and the live tokens at one point of the
+// change feed.
 type View struct {
-	Ended   map[string]time.Time // id → Expires of every ended, unexpired session
-	Version Version              // pass to Changes to follow on from here
+	Ended map[string]time.Time // id → Expires of every ended, unexpired session
+	// Tokens is every live token (neither ended nor expired), by ID: the
+	// whole set, to replace a copy with, not to merge into one. A token
+	// expired since is still here; check Expires on use.
+	Tokens  map[string]Token
+	Version Version // pass to Changes to follow on from here
 }
 
 // Version is a position in a store's change feed, returned by Snapshot and

@@ -25,11 +25,11 @@ func (r *redisStore) Snapshot(ctx context.Context, now time.Time) (View, error) 
 }
 
 // toView reads the snapshot script's reply:
-// {epoch, n, last stream id, {ended id, expires, …}}.
+// {epoch, n, last stream id, {ended id, expires, …}, {live token, …}}.
 func toView(v any) (View, error) {
 	f, ok := v.([]any)
-	if !ok || len(f) != 4 {
-		return View{}, fmt.Errorf("reply %T, want a snapshot's 4 fields", v)
+	if !ok || len(f) != 5 {
+		return View{}, fmt.Errorf("reply %T, want a snapshot's 5 fields", v)
 	}
 	epoch, _ := f[0].(string)
 	n, err1 := strconv.ParseUint(fmt.Sprint(f[1]), 10, 64)
@@ -47,7 +47,11 @@ func toView(v any) (View, error) {
 		}
 		ended[id] = fromMillis(int64(score))
 	}
-	return View{Ended: ended, Version: Version{epoch: epoch, n: n, at: at}}, nil
+	tokens, err := toTokens(f[4], nil)
+	if err != nil {
+		return View{}, fmt.Errorf("live tokens: %w", err)
+	}
+	return View{Ended: ended, Tokens: tokenMap(tokens), Version: Version{epoch: epoch, n: n, at: at}}, nil
 }
 
 // Changes implements Store: one XREAD, blocking up to wait.
@@ -113,5 +117,12 @@ func toChange(f map[string]any) (c Change, epoch string, n uint64, err error) {
 		return c, "", 0, err
 	}
 	c = Change{Kind: ChangeKind(str("kind")), ID: str("id"), Expires: fromMillis(ms)}
+	if c.Kind == TokenMade {
+		t, err := toToken([]any{f["id"], f["email"], f["name"], f["prefix"], f["lists"], f["created"], f["expires"], "0"})
+		if err != nil {
+			return c, "", 0, err
+		}
+		c.Token = &t
+	}
 	return c, str("epoch"), n, nil
 }

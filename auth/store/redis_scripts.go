@@ -6,15 +6,21 @@ import "github.com/redis/go-redis/v9"
 // Times are Unix milliseconds.
 //
 //	P meta             hash   epoch (names this data; set when missing), n (changes so far)
-//	P feed             stream the change feed: epoch, n, kind, id, expires; trimmed to FeedLength
+//	P feed             stream the change feed: epoch, n, kind, id, expires (a token_made's also
+//	                          email, name, prefix, lists, created); trimmed to FeedLength
 //	P session:<id>     hash   email, created, expires, seen (0: never), ua, ip; expires with the session
 //	P sessions         zset   live session id → expires
 //	P seen             zset   live session id → last seen, or created if never seen
 //	P email:<email>    zset   one person's live session id → expires; expires with the last of them
 //	P ended            zset   ended session id → expires; members dropped once expired
 //	P budget:<list>:<window>  hash  email → used; expires at the window's Expires (list "" is the main list)
-//
-// Later: P token:<hash>, P tokens:<email>, P device:<code>.
+//	P token:<id>       hash   email, name, prefix, lists (JSON), created, expires, used (0: never),
+//	                          ended (0: live), ended_by; kept, ended or not, until the token expires
+//	P tokens           zset   live token id → expires
+//	P tokens:<email>   zset   one person's live token id → expires; expires with the last of them
+//	P device:<id>      hash   user (code), name, lists (JSON), ip, created, expires, interval, status,
+//	                          approver, granted (JSON), poll (0: never), token; expires deviceCodeKept after the code
+//	P devuser:<code>   string the id of the latest device code of that user code; expires with its hash
 //
 // Every change is one Lua script: atomic and one round trip. The scripts
 // build their keys from the prefix, so Redis Cluster is NOT supported.
@@ -40,24 +46,31 @@ local function late()
 	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > deadline
 end
 
+-- record returns the named fields of the hash <kind>:<id> as {id, field,
+-- …}, or nil when there is no such hash.
+local function record(kind, id, names)
+	local r = redis.call('HMGET', p .. kind .. ':' .. id, unpack(names))
+	if not r[1] then return nil end
+	table.insert(r, 1, id)
+	return r
+end
+
 local function get(id)
-	local s = redis.call('HMGET', p .. 'session:' .. id, unpack(fields))
-	if not s[1] then return nil end
-	table.insert(s, 1, id)
-	return s
+	return record('session', id, fields)
 end
 
 local function live(s, now)
 	return s and tonumber(s[4]) > tonumber(now)
 end
 
-local function feed(kind, id, expires)
+-- feed appends a change, with more fields and values if given.
+local function feed(kind, id, expires, ...)
 	local meta = p .. 'meta'
 	redis.call('HSETNX', meta, 'epoch', newEpoch)
 	local n = redis.call('HINCRBY', meta, 'n', 1)
 	local epoch = redis.call('HGET', meta, 'epoch')
 	redis.call('XADD', p .. 'feed', 'MAXLEN', feedLen, '*',
-		'epoch', epoch, 'n', n, 'kind', kind, 'id', id, 'expires', expires)
+		'epoch', epoch, 'n', n, 'kind', kind, 'id', id, 'expires', expires, ...)
 end
 
 local function unindex(id, email)
@@ -89,8 +102,10 @@ end
 
 // scripts are the compiled scripts, one per operation.
 type scripts struct {
-	create, list, end, endAll, idle, touch, snapshot *redis.Script
-	spend, used                                      *redis.Script
+	create, list, end, endAll, idle, touch, snapshot                   *redis.Script
+	spend, used                                                        *redis.Script
+	createToken, listTokens, endToken, endTokensOf, touchTokens        *redis.Script
+	createDevice, deviceByUser, decideDevice, pollDevice, redeemDevice *redis.Script
 }
 
 func newScripts() scripts {
@@ -101,9 +116,21 @@ func newScripts() scripts {
 		endAll:   redis.NewScript(scriptLib + endAllLua),
 		idle:     redis.NewScript(scriptLib + idleLua),
 		touch:    redis.NewScript(scriptLib + touchLua),
-		snapshot: redis.NewScript(scriptLib + snapshotLua),
+		snapshot: redis.NewScript(scriptLib + tokenLib + snapshotLua),
 		spend:    redis.NewScript(scriptLib + spendLua),
 		used:     redis.NewScript(scriptLib + usedLua),
+
+		createToken: redis.NewScript(scriptLib + tokenLib + createTokenLua),
+		listTokens:  redis.NewScript(scriptLib + tokenLib + listTokensLua),
+		endToken:    redis.NewScript(scriptLib + tokenLib + endTokenLua),
+		endTokensOf: redis.NewScript(scriptLib + tokenLib + endTokensOfLua),
+		touchTokens: redis.NewScript(scriptLib + tokenLib + touchTokensLua),
+
+		createDevice: redis.NewScript(scriptLib + deviceLib + createDeviceLua),
+		deviceByUser: redis.NewScript(scriptLib + deviceLib + deviceByUserLua),
+		decideDevice: redis.NewScript(scriptLib + deviceLib + decideDeviceLua),
+		pollDevice:   redis.NewScript(scriptLib + deviceLib + pollDeviceLua),
+		redeemDevice: redis.NewScript(scriptLib + tokenLib + deviceLib + redeemDeviceLua),
 	}
 }
 
@@ -205,7 +232,8 @@ end
 return 0
 `
 
-// snapshotLua: now → {epoch, n, last stream id, {ended id, expires, …}}.
+// snapshotLua: now → {epoch, n, last stream id, {ended id, expires, …},
+// {live token, …}}.
 const snapshotLua = `
 local meta = p .. 'meta'
 redis.call('HSETNX', meta, 'epoch', newEpoch)
@@ -214,7 +242,8 @@ local last = redis.call('XREVRANGE', p .. 'feed', '+', '-', 'COUNT', 1)
 local at = '0-0'
 if last[1] then at = last[1][1] end
 return {v[1], v[2] or '0', at,
-	redis.call('ZRANGEBYSCORE', p .. 'ended', '(' .. ARGV[5], '+inf', 'WITHSCORES')}
+	redis.call('ZRANGEBYSCORE', p .. 'ended', '(' .. ARGV[5], '+inf', 'WITHSCORES'),
+	liveTokens(p .. 'tokens', ARGV[5])}
 `
 
 // spendLua: email, cost, then key, limit, expires of each window →

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // CreateSession implements Store.
@@ -91,63 +93,94 @@ func (r *redisStore) EndIdleSessions(ctx context.Context, cutoff, now time.Time)
 
 // TouchSessions implements Store.
 func (r *redisStore) TouchSessions(ctx context.Context, seen map[string]time.Time) error {
+	if err := r.touch(ctx, r.scripts.touch, seen); err != nil {
+		return fmt.Errorf("touch sessions: %w", err)
+	}
+	return nil
+}
+
+// touch runs script, which takes pairs of an id and a time, on seen.
+func (r *redisStore) touch(ctx context.Context, script *redis.Script, seen map[string]time.Time) error {
 	args := make([]any, 0, 2*len(seen))
 	for id, t := range seen {
 		if err := validID(id); err != nil {
-			return fmt.Errorf("touch sessions: %w", err)
+			return err
 		}
 		args = append(args, id, millis(t))
 	}
 	if len(args) == 0 {
 		return nil
 	}
-	if _, err := r.runWrite(ctx, r.scripts.touch, args...); err != nil {
-		return fmt.Errorf("touch sessions: %w", err)
-	}
-	return nil
+	_, err := r.runWrite(ctx, script, args...)
+	return err
 }
 
 // sessions reads a script's reply of sessions, sorted by Created.
 func (r *redisStore) sessions(v any, err error) ([]Session, error) {
-	if err != nil {
-		return nil, err
-	}
-	list, ok := v.([]any)
-	if !ok && v != nil {
-		return nil, fmt.Errorf("reply is %T, want a list of sessions", v)
-	}
-	ss := make([]Session, 0, len(list))
-	for _, e := range list {
-		s, err := toSession(e)
-		if err != nil {
-			return nil, err
-		}
-		ss = append(ss, s)
-	}
-	return sortByCreated(ss), nil
+	ss, err := replyList(v, err, toSession)
+	return sortByCreated(ss), err
 }
 
 // toSession reads a session as the scripts return it:
 // {id, email, created, expires, seen, ua, ip}.
 func toSession(v any) (Session, error) {
-	f, ok := v.([]any)
-	if !ok || len(f) != 7 {
-		return Session{}, fmt.Errorf("reply %T of %d, want a session's 7 fields", v, len(f))
+	f, err := replyStrings(v, 7, "session")
+	if err != nil {
+		return Session{}, err
 	}
-	var str [7]string
-	for i, e := range f {
-		if str[i], ok = e.(string); !ok {
-			return Session{}, fmt.Errorf("session field %d is %T, want a string", i, e)
-		}
+	ms, err := replyMillis(f[0], f[2:5]...)
+	if err != nil {
+		return Session{}, err
 	}
-	var ms [3]int64
-	for i := range ms {
-		n, err := strconv.ParseInt(str[2+i], 10, 64)
+	return Session{ID: f[0], Email: f[1], Created: ms[0], Expires: ms[1],
+		LastSeen: ms[2], UserAgent: f[5], IP: f[6]}, nil
+}
+
+// replyList reads a script's reply of records with read.
+func replyList[T any](v any, err error, read func(any) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	list, ok := v.([]any)
+	if !ok && v != nil {
+		return nil, fmt.Errorf("reply is %T, want a list", v)
+	}
+	out := make([]T, 0, len(list))
+	for _, e := range list {
+		x, err := read(e)
 		if err != nil {
-			return Session{}, fmt.Errorf("session %s: %w", str[0], err)
+			return nil, err
 		}
-		ms[i] = n
+		out = append(out, x)
 	}
-	return Session{ID: str[0], Email: str[1], Created: fromMillis(ms[0]), Expires: fromMillis(ms[1]),
-		LastSeen: fromMillis(ms[2]), UserAgent: str[5], IP: str[6]}, nil
+	return out, nil
+}
+
+// replyStrings reads the first n fields of a record in a script's reply,
+// which must be strings.
+func replyStrings(v any, n int, what string) ([]string, error) {
+	f, ok := v.([]any)
+	if !ok || len(f) < n {
+		return nil, fmt.Errorf("reply %T of %d, want a %s's %d fields", v, len(f), what, n)
+	}
+	str := make([]string, n)
+	for i, e := range f[:n] {
+		if str[i], ok = e.(string); !ok {
+			return nil, fmt.Errorf("%s field %d is %T, want a string", what, i, e)
+		}
+	}
+	return str, nil
+}
+
+// replyMillis reads the times, in Unix milliseconds, of the record id.
+func replyMillis(id string, fields ...string) ([]time.Time, error) {
+	ts := make([]time.Time, len(fields))
+	for i, s := range fields {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", id, err)
+		}
+		ts[i] = fromMillis(n)
+	}
+	return ts, nil
 }

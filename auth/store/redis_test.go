@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"maps"
+	mrand "math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +21,7 @@ import (
 // calls is every Store method, each a call that would work on a healthy
 // store holding session "a1" of alice.
 func calls(s store.Store, now time.Time) map[string]func(ctx context.Context) error {
-	return map[string]func(ctx context.Context) error{
+	m := map[string]func(ctx context.Context) error{
 		"CreateSession": func(ctx context.Context) error {
 			// A new id each time: a frozen Redis may yet run the last call once thawed.
 			id := "new" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -64,6 +67,54 @@ func calls(s store.Store, now time.Time) map[string]func(ctx context.Context) er
 		},
 		"Usage": func(ctx context.Context) error { _, err := s.Usage(ctx, "", "day/2026-12-07"); return err },
 	}
+	maps.Copy(m, tokenCalls(s, now))
+	return m
+}
+
+// tokenCalls is every token and device code method of Store, each a call
+// that works on a healthy store, whatever it holds.
+func tokenCalls(s store.Store, now time.Time) map[string]func(ctx context.Context) error {
+	notFound := func(err error) error {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	return map[string]func(ctx context.Context) error{
+		"CreateToken": func(ctx context.Context) error { return s.CreateToken(ctx, newToken(newID(), bob, now)) },
+		"Tokens":      func(ctx context.Context) error { _, err := s.Tokens(ctx, bob, now); return err },
+		"EndToken": func(ctx context.Context) error {
+			return notFound(second(s.EndToken(ctx, bob, "t1", store.ReasonUser, now)))
+		},
+		"EndTokensOf": func(ctx context.Context) error { return second(s.EndTokensOf(ctx, carol, store.ReasonAdmin, now)) },
+		"TouchTokens": func(ctx context.Context) error { return s.TouchTokens(ctx, map[string]time.Time{"t1": now}) },
+		"CreateDeviceCode": func(ctx context.Context) error {
+			return s.CreateDeviceCode(ctx, newDevice(newID(), newUserCode(), now))
+		},
+		"DeviceCodeByUser": func(ctx context.Context) error { return notFound(second(s.DeviceCodeByUser(ctx, "BCDFGHJK", now))) },
+		"DecideDeviceCode": func(ctx context.Context) error {
+			return notFound(second(s.DecideDeviceCode(ctx, "BCDFGHJK", alice, true, []string{""}, now)))
+		},
+		"PollDeviceCode": func(ctx context.Context) error { return notFound(second(s.PollDeviceCode(ctx, "d1", now))) },
+		"RedeemDeviceCode": func(ctx context.Context) error {
+			return notFound(second(s.RedeemDeviceCode(ctx, "d1", newToken(newID(), alice, now), now)))
+		},
+	}
+}
+
+// newID returns a new id each time: a frozen Redis may yet run the last
+// call once thawed.
+func newID() string {
+	return "new" + strconv.FormatInt(time.Now().UnixNano(), 36) + rand.Text()[:6]
+}
+
+// newUserCode returns a random user code.
+func newUserCode() string {
+	b := make([]byte, 8)
+	for i := range b {
+		b[i] = store.UserCodeAlphabet[mrand.IntN(len(store.UserCodeAlphabet))]
+	}
+	return string(b)
 }
 
 // wantUnavailable runs every call at once and checks that each fails with
@@ -214,6 +265,7 @@ func TestRedisFrozenWritesStayUndone(t *testing.T) {
 		"CreateSession": func() error { return s.CreateSession(t.Context(), newSession("b1", bob, now)) },
 		"EndSession":    func() error { _, err := s.EndSession(t.Context(), alice, "a1", store.ReasonUser, now); return err },
 		"Spend":         func() error { _, _, err := s.Spend(t.Context(), alice, "", window, 1); return err },
+		"CreateToken":   func() error { return s.CreateToken(t.Context(), newToken("t1", bob, now)) },
 	}
 	for name, write := range writes {
 		if err := write(); !errors.Is(err, store.ErrUnavailable) {
@@ -224,6 +276,7 @@ func TestRedisFrozenWritesStayUndone(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // Redis runs what it had buffered
 	wantLive(t, s, alice, now.Add(time.Minute), newSession("a1", alice, now))
 	wantLive(t, s, bob, now.Add(time.Minute))
+	wantTokens(t, s, bob, now.Add(time.Minute))
 	if used, err := s.Used(t.Context(), alice, "", []string{"day/2026-12-07"}); err != nil || used[0] != 1 {
 		t.Errorf("Used after a Spend that failed = %v, %v; want [1] (the first Spend only)", used, err)
 	}

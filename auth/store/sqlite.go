@@ -38,6 +38,9 @@ type sqliteStore struct {
 // until they expire, so that they stay ended. The changes table is the
 // change feed: its seq is a Version's n. Version 2 adds the budget
 // counters, one row per list, window and person, kept until they expire.
+// Version 3 adds the tokens (kept, like sessions, until they expire), the
+// device codes (kept until deviceCodeKept after they expire) and the data
+// of a change: a TokenMade's token, in JSON. Lists are JSON arrays.
 var schema = []string{
 	`CREATE TABLE meta (
 		key   TEXT PRIMARY KEY,
@@ -73,6 +76,38 @@ var schema = []string{
 		PRIMARY KEY (list, window_key, email)
 	) STRICT, WITHOUT ROWID;
 	CREATE INDEX budget_by_expiry ON budget (expires);`,
+	`CREATE TABLE tokens (
+		id       TEXT PRIMARY KEY,
+		email    TEXT NOT NULL,
+		name     TEXT NOT NULL,
+		prefix   TEXT NOT NULL,
+		lists    TEXT NOT NULL,
+		created  INTEGER NOT NULL,
+		expires  INTEGER NOT NULL,
+		used     INTEGER,          -- NULL until first used
+		ended    INTEGER,          -- NULL while live
+		ended_by TEXT
+	) STRICT;
+	CREATE INDEX tokens_by_email ON tokens (email, created);
+	CREATE INDEX tokens_by_expiry ON tokens (expires);
+	CREATE TABLE device_codes (
+		id        TEXT PRIMARY KEY,
+		user_code TEXT NOT NULL,
+		name      TEXT NOT NULL,
+		lists     TEXT NOT NULL,
+		ip        TEXT NOT NULL,
+		created   INTEGER NOT NULL,
+		expires   INTEGER NOT NULL,
+		interval  INTEGER NOT NULL,
+		status    TEXT NOT NULL,
+		approver  TEXT NOT NULL,
+		granted   TEXT NOT NULL,
+		last_poll INTEGER,         -- NULL until first polled
+		token     TEXT             -- the id of the token it was redeemed for
+	) STRICT;
+	CREATE INDEX device_codes_by_user_code ON device_codes (user_code, expires);
+	CREATE INDEX device_codes_by_expiry ON device_codes (expires);
+	ALTER TABLE changes ADD COLUMN data TEXT;`,
 }
 
 // openSQLite opens (creating and migrating as needed) the SQLite file path.
@@ -157,15 +192,19 @@ func (s *sqliteStore) write(ctx context.Context, now time.Time, f func(tx *sql.T
 	return sqliteErr(tx.Commit())
 }
 
-// purge deletes the sessions expired at now, ended or not, at most once a
-// minute. Their change rows go with the feed's own trimming.
+// purge deletes the sessions and tokens expired at now, ended or not, and
+// the device codes expired deviceCodeKept before, at most once a minute.
+// Their change rows go with the feed's own trimming.
 func (s *sqliteStore) purge(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	last := s.lastPurge.Load()
 	if now.IsZero() || millis(now)-last < time.Minute.Milliseconds() {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires <= ?", millis(now)); err != nil {
-		return err
+	for table, cutoff := range map[string]int64{"sessions": millis(now), "tokens": millis(now),
+		"device_codes": millis(now) - deviceCodeKept.Milliseconds()} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE expires <= ?", cutoff); err != nil {
+			return err
+		}
 	}
 	s.lastPurge.CompareAndSwap(last, millis(now))
 	return nil

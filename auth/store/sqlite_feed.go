@@ -10,17 +10,30 @@ import (
 // maxBatch bounds the changes one Changes call returns.
 const maxBatch = 1000
 
-// appendChanges records the ending of ended in the change feed and trims
-// the feed to its length. Rows' seq never repeat (AUTOINCREMENT) and, as
-// SQLite has one writer at a time, commit in seq order: the rows a reader
-// sees are gapless past the trimmed ones.
+// appendChanges records the ending of ended in the change feed.
 func (s *sqliteStore) appendChanges(ctx context.Context, tx *sql.Tx, ended []Session) error {
-	if len(ended) == 0 {
+	cs := make([]Change, len(ended))
+	for i, e := range ended {
+		cs[i] = Change{Kind: SessionEnded, ID: e.ID, Expires: e.Expires}
+	}
+	return s.record(ctx, tx, cs)
+}
+
+// record appends cs to the change feed, a TokenMade's token as the row's
+// data, and trims the feed to its length. Rows' seq never repeat
+// (AUTOINCREMENT) and, as SQLite has one writer at a time, commit in seq
+// order: the rows a reader sees are gapless past the trimmed ones.
+func (s *sqliteStore) record(ctx context.Context, tx *sql.Tx, cs []Change) error {
+	if len(cs) == 0 {
 		return nil
 	}
-	for _, e := range ended {
-		_, err := tx.ExecContext(ctx, `INSERT INTO changes (kind, id, expires) VALUES (?, ?, ?)`,
-			string(SessionEnded), e.ID, millis(e.Expires))
+	for _, c := range cs {
+		var data sql.NullString
+		if c.Token != nil {
+			data = sql.NullString{String: encodeToken(*c.Token), Valid: true}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO changes (kind, id, expires, data) VALUES (?, ?, ?, ?)`,
+			string(c.Kind), c.ID, millis(c.Expires), data)
 		if err != nil {
 			return err
 		}
@@ -49,7 +62,11 @@ func (s *sqliteStore) Snapshot(ctx context.Context, now time.Time) (View, error)
 	if err != nil {
 		return View{}, fmt.Errorf("snapshot: %w", sqliteErr(err))
 	}
-	return View{Ended: ended, Version: v}, nil
+	tokens, err := liveTokens(ctx, tx, "", now)
+	if err != nil {
+		return View{}, fmt.Errorf("snapshot: %w", sqliteErr(err))
+	}
+	return View{Ended: ended, Tokens: tokenMap(tokens), Version: v}, nil
 }
 
 // scanEnded reads (id, expires) rows and closes rows.
@@ -120,7 +137,7 @@ func (s *sqliteStore) checkVersion(ctx context.Context, since Version) error {
 // changesAfter returns the changes after since that are in the table now,
 // or ErrResync when some of them were already trimmed.
 func (s *sqliteStore) changesAfter(ctx context.Context, since Version) ([]Change, Version, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, kind, id, expires FROM changes
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, kind, id, expires, data FROM changes
 		WHERE seq > ? ORDER BY seq LIMIT ?`, since.n, maxBatch)
 	if err != nil {
 		return nil, since, fmt.Errorf("changes after %s: %w", since, sqliteErr(err))
@@ -132,8 +149,12 @@ func (s *sqliteStore) changesAfter(ctx context.Context, since Version) ([]Change
 		var c Change
 		var seq uint64
 		var expires int64
-		if err := rows.Scan(&seq, &c.Kind, &c.ID, &expires); err != nil {
+		var data sql.NullString
+		if err := rows.Scan(&seq, &c.Kind, &c.ID, &expires, &data); err != nil {
 			return nil, since, fmt.Errorf("changes after %s: %w", since, sqliteErr(err))
+		}
+		if c.Token, err = changeToken(c.Kind, data.String); err != nil {
+			return nil, since, fmt.Errorf("changes after %s: change %d: %w", since, seq, err)
 		}
 		if !v.follows(s.epoch, seq) {
 			return nil, since, fmt.Errorf("changes after %s: next is %d: %w", since, seq, ErrResync)

@@ -36,7 +36,7 @@ func TestSQLitePragmas(t *testing.T) {
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
 		{"busy_timeout", "3000"},
-		{"user_version", "2"},
+		{"user_version", "3"},
 	}
 	for _, tt := range tests {
 		if got := query[string](t, s, "PRAGMA "+tt.pragma); got != tt.want {

@@ -17,17 +17,10 @@ func (s *sqliteStore) CreateSession(ctx context.Context, sess Session) error {
 		return fmt.Errorf("create session: %w", err)
 	}
 	err = s.write(ctx, sess.Created, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
+		return insertNew(ctx, tx, "session", `INSERT INTO sessions (`+sessionCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			sess.ID, sess.Email, millis(sess.Created), millis(sess.Expires),
 			nullMillis(sess.LastSeen), sess.UserAgent, sess.IP)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return fmt.Errorf("session id is taken (rows %d, %v)", n, err)
-		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
@@ -105,9 +98,7 @@ func (s *sqliteStore) end(ctx context.Context, by Reason, now time.Time, where s
 	}
 	var ended []Session
 	err := s.write(ctx, now, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE sessions SET ended = ?1, ended_by = ?2
-			WHERE ended IS NULL AND expires > ?1 AND `+where+` RETURNING `+sessionCols,
-			append([]any{millis(now), string(by)}, args...)...)
+		rows, err := endRows(ctx, tx, "sessions", sessionCols, by, now, where, args)
 		if err != nil {
 			return err
 		}
@@ -121,23 +112,49 @@ func (s *sqliteStore) end(ctx context.Context, by Reason, now time.Time, where s
 
 // TouchSessions implements Store.
 func (s *sqliteStore) TouchSessions(ctx context.Context, seen map[string]time.Time) error {
+	if err := s.touch(ctx, "sessions", "seen", seen); err != nil {
+		return fmt.Errorf("touch sessions: %w", err)
+	}
+	return nil
+}
+
+// touch sets column col of the live rows of table to the times in seen,
+// by id, never moving one backwards. Unknown and ended ids are skipped.
+func (s *sqliteStore) touch(ctx context.Context, table, col string, seen map[string]time.Time) error {
 	for id := range seen {
 		if err := validID(id); err != nil {
-			return fmt.Errorf("touch sessions: %w", err)
+			return err
 		}
 	}
-	err := s.write(ctx, time.Time{}, func(tx *sql.Tx) error {
+	return s.write(ctx, time.Time{}, func(tx *sql.Tx) error {
 		for id, t := range seen {
-			_, err := tx.ExecContext(ctx, `UPDATE sessions SET seen = ?2
-				WHERE id = ?1 AND ended IS NULL AND (seen IS NULL OR seen < ?2)`, id, millis(t))
+			_, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+col+` = ?2
+				WHERE id = ?1 AND ended IS NULL AND (`+col+` IS NULL OR `+col+` < ?2)`, id, millis(t))
 			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// endRows marks the rows of table live at now that match where (whose
+// parameters start at ?3) as ended by by, and returns them as cols.
+func endRows(ctx context.Context, tx *sql.Tx, table, cols string, by Reason, now time.Time, where string, args []any) (*sql.Rows, error) {
+	return tx.QueryContext(ctx, `UPDATE `+table+` SET ended = ?1, ended_by = ?2
+		WHERE ended IS NULL AND expires > ?1 AND `+where+` RETURNING `+cols,
+		append([]any{millis(now), string(by)}, args...)...)
+}
+
+// insertNew runs q, an INSERT … ON CONFLICT DO NOTHING of a record of
+// kind what, and fails unless it added the row: the id was new.
+func insertNew(ctx context.Context, tx *sql.Tx, what, q string, args ...any) error {
+	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("touch sessions: %w", err)
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("%s id is taken (rows %d, %v)", what, n, err)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 // Package store keeps doorman's state: the sessions it issued and which of
-// them were ended, with a change feed that lets every doorman process keep
-// its own in-memory copy of the ended sessions current; and the budget
-// counters of what each person spent on each list, counted exactly.
+// them were ended, and the personal tokens, with a change feed that lets
+// every doorman process keep its own in-memory copy of the ended sessions
+// and the live tokens current; the device codes of sign-in from a
+// terminal; and the budget counters of what each person spent on each
+// list, counted exactly.
 //
 // There are two backends behind the one Store interface:
 //
@@ -32,8 +34,14 @@ import (
 
 // Sentinel errors. Errors returned by a Store wrap them; branch with errors.Is.
 var (
-	// ErrNotFound: no such live session (or not one of the given person's).
+	// ErrNotFound: no such live session, token or device code (or not one
+	// of the given person's).
 	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: the change clashes with what is there: a user code
+	// taken by a live device code, or a device code already redeemed.
+	ErrConflict = errors.New("store: conflict")
+	// ErrExpired: the device code is known but has expired.
+	ErrExpired = errors.New("store: expired")
 	// ErrUnavailable: the store cannot be reached or is too busy to answer
 	// now; nothing was changed, or (for a write cut off mid-way) the change
 	// may or may not have been made. Try again later.
@@ -79,8 +87,62 @@ type Store interface {
 	// (or, never seen, created) before cutoff, and returns them.
 	EndIdleSessions(ctx context.Context, cutoff, now time.Time) ([]Session, error)
 
-	// Snapshot returns every session that is ended but not expired at now,
-	// and the Version of the change feed that the list is current at.
+	// CreateToken records a new live token. Its ID must be new. The change
+	// feed gets a TokenMade.
+	CreateToken(ctx context.Context, t Token) error
+
+	// Tokens returns the tokens that are neither ended nor expired at now,
+	// of email or of everyone when email is "", sorted by Created.
+	Tokens(ctx context.Context, email string, now time.Time) ([]Token, error)
+
+	// EndToken ends the live token id and returns it; the feed gets a
+	// TokenEnded. When email is not "", the token must be email's:
+	// someone else's token is ErrNotFound, like an unknown, ended or
+	// expired one.
+	EndToken(ctx context.Context, email, id string, by Reason, now time.Time) (Token, error)
+
+	// EndTokensOf ends every live token of email and returns them (none is
+	// not an error); the feed gets a TokenEnded for each.
+	EndTokensOf(ctx context.Context, email string, by Reason, now time.Time) ([]Token, error)
+
+	// TouchTokens records when tokens were last used. It never moves a
+	// LastUsed backwards and ignores unknown and ended ids. Callers batch
+	// it, as for TouchSessions.
+	TouchTokens(ctx context.Context, used map[string]time.Time) error
+
+	// CreateDeviceCode records a new pending device code (its state fields
+	// are ignored). Its ID must be new; a UserCode held by another code
+	// unexpired at d.Created is ErrConflict: make another and try again.
+	CreateDeviceCode(ctx context.Context, d DeviceCode) error
+
+	// DeviceCodeByUser returns the pending, unexpired device code of the
+	// user code (any case, dashes and spaces ignored); else ErrNotFound.
+	DeviceCodeByUser(ctx context.Context, userCode string, now time.Time) (DeviceCode, error)
+
+	// DecideDeviceCode approves or denies, as approver, the pending,
+	// unexpired device code of userCode, once: else ErrNotFound. Approving
+	// grants the lists asked for that are among lists (the approver's);
+	// when there are none, the code is denied instead. It returns the code
+	// as decided.
+	DecideDeviceCode(ctx context.Context, userCode, approver string, approve bool, lists []string, now time.Time) (DeviceCode, error)
+
+	// PollDeviceCode returns the device code id as it was before this
+	// poll, and records now as its LastPoll (never backwards). An unknown
+	// id is ErrNotFound; an expired code is ErrExpired (kept for a while
+	// after it expires, then unknown).
+	PollDeviceCode(ctx context.Context, id string, now time.Time) (DeviceCode, error)
+
+	// RedeemDeviceCode turns the approved, unexpired device code id into
+	// the token t, once, all or nothing: the code becomes redeemed and t
+	// is created as by CreateToken, owned by the Approver and opening the
+	// Granted lists (t's own Email and Lists are ignored). It returns the
+	// code as redeemed. A code already redeemed is ErrConflict; an
+	// unknown, expired, pending or denied one ErrNotFound.
+	RedeemDeviceCode(ctx context.Context, id string, t Token, now time.Time) (DeviceCode, error)
+
+	// Snapshot returns every session that is ended but not expired at now
+	// and every live token, and the Version of the change feed that they
+	// are current at.
 	Snapshot(ctx context.Context, now time.Time) (View, error)
 
 	// Changes returns the changes made after since, in order, and the

@@ -93,6 +93,22 @@ func testStore(t *testing.T, newFixture func(t *testing.T) fixture) {
 		{"BudgetExpiry", testBudgetExpiry},
 		{"BudgetDurable", testBudgetDurable},
 		{"BudgetExact", testBudgetExact},
+		{"TokenCreateAndList", testTokenCreateAndList},
+		{"TokenInvalid", testTokenInvalid},
+		{"TokenEnd", testTokenEnd},
+		{"TokenEndAll", testTokenEndAll},
+		{"TokenExpiry", testTokenExpiry},
+		{"TokenTouch", testTokenTouch},
+		{"TokenSnapshot", testTokenSnapshot},
+		{"TokenChanges", testTokenChanges},
+		{"TokenDurable", testTokenDurable},
+		{"DeviceCreate", testDeviceCreate},
+		{"DeviceInvalid", testDeviceInvalid},
+		{"DeviceDecide", testDeviceDecide},
+		{"DevicePoll", testDevicePoll},
+		{"DeviceRedeem", testDeviceRedeem},
+		{"DeviceRedeemRace", testDeviceRedeemRace},
+		{"DeviceDurable", testDeviceDurable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,11 +192,18 @@ func wantLive(t *testing.T, s store.Store, email string, now time.Time, want ...
 // wantSessions checks that got are want, in order, field by field.
 func wantSessions(t *testing.T, call string, got []store.Session, want ...store.Session) {
 	t.Helper()
+	wantRecords(t, call, got, want, ids, diffSession)
+}
+
+// wantRecords checks that got are want, in order, field by field: diff
+// describes how one differs from the other, ids names them.
+func wantRecords[T any](t *testing.T, call string, got, want []T, ids func([]T) []string, diff func(got, want T) string) {
+	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s = %v, want %v", call, ids(got), ids(want))
 	}
 	for i := range got {
-		if d := diffSession(got[i], want[i]); d != "" {
+		if d := diff(got[i], want[i]); d != "" {
 			t.Errorf("%s[%d]: %s", call, i, d)
 		}
 	}
@@ -188,26 +211,40 @@ func wantSessions(t *testing.T, call string, got []store.Session, want ...store.
 
 // diffSession describes how got differs from want, or returns "".
 func diffSession(got, want store.Session) string {
-	var d []string
-	str := func(name, g, w string) {
-		if g != w {
-			d = append(d, fmt.Sprintf("%s = %q, want %q", name, g, w))
-		}
-	}
-	tm := func(name string, g, w time.Time) {
-		if !g.Equal(w) {
-			d = append(d, fmt.Sprintf("%s = %v, want %v", name, g, w))
-		}
-	}
-	str("ID", got.ID, want.ID)
-	str("Email", got.Email, want.Email)
-	tm("Created", got.Created, want.Created)
-	tm("Expires", got.Expires, want.Expires)
-	tm("LastSeen", got.LastSeen, want.LastSeen)
-	str("UserAgent", got.UserAgent, want.UserAgent)
-	str("IP", got.IP, want.IP)
-	return strings.Join(d, "; ")
+	var d diff
+	d.str("ID", got.ID, want.ID)
+	d.str("Email", got.Email, want.Email)
+	d.time("Created", got.Created, want.Created)
+	d.time("Expires", got.Expires, want.Expires)
+	d.time("LastSeen", got.LastSeen, want.LastSeen)
+	d.str("UserAgent", got.UserAgent, want.UserAgent)
+	d.str("IP", got.IP, want.IP)
+	return d.String()
 }
+
+// diff collects how the fields of a record differ from what they should be.
+type diff []string
+
+func (d *diff) str(name, got, want string) {
+	if got != want {
+		*d = append(*d, fmt.Sprintf("%s = %q, want %q", name, got, want))
+	}
+}
+
+func (d *diff) time(name string, got, want time.Time) {
+	if !got.Equal(want) {
+		*d = append(*d, fmt.Sprintf("%s = %v, want %v", name, got, want))
+	}
+}
+
+func (d *diff) list(name string, got, want []string) {
+	if !slices.Equal(got, want) {
+		*d = append(*d, fmt.Sprintf("%s = %q, want %q", name, got, want))
+	}
+}
+
+// String returns the differences found, or "" when there are none.
+func (d diff) String() string { return strings.Join(d, "; ") }
 
 func ids(ss []store.Session) []string {
 	out := make([]string, len(ss))
