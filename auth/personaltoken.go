@@ -32,7 +32,7 @@ func newPersonalToken() string {
 	body := b[len(tokenPrefix) : len(tokenPrefix)+tokenRandom]
 	var r [1]byte
 	for i := 0; i < tokenRandom; {
-		rand.Read(r[:]) // never fails (crypto/rand panics on failure)
+		rand.Read(r[:])  // never fails (crypto/rand panics on failure)
 		if r[0] >= 248 { // 248 = 4×62: keep the choice uniform
 			continue
 		}

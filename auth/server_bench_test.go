@@ -26,13 +26,17 @@ func (w *discardWriter) Header() http.Header         { return w.hdr }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 
-// benchWhitelist writes n addresses spread over the main list and 4 sections.
+// benchWhitelist writes n addresses spread over the main list and 4
+// sections; list4 has a budget, and user3.42 is on it too.
 func benchWhitelist(b *testing.B, n int) string {
 	b.Helper()
 	var sb strings.Builder
 	for l := 0; l < 5; l++ {
 		if l > 0 {
 			fmt.Fprintf(&sb, "[list%d]\n", l)
+		}
+		if l == 4 { // a list with a budget, which the benchmarked user is on too
+			fmt.Fprintf(&sb, "budget 1000000000/day\nuser3.42@example.com\n")
 		}
 		for i := 0; i < n/5; i++ {
 			fmt.Fprintf(&sb, "user%d.%d@example.com\n", l, i)
@@ -107,6 +111,8 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, logger *slog.Logger, edit fu
 		want               int
 	}{
 		{"valid cookie", "/auth?list=list3", valid, 200},
+		{"valid cookie, list with a budget, uncounted", "/auth?list=list4", valid, 200},
+		{"counted check", "/auth?list=list4&cost=1", valid, 200},
 		{"valid cookie, not on list", "/auth", valid, 401},
 		{"ended session", "/auth?list=list3", "doorman=" + ended.Value, 401},
 		{"invalid cookie", "/auth", "doorman=" + strings.Repeat("A", 180), 401},
