@@ -106,25 +106,38 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, logger *slog.Logger, edit fu
 	}
 	h.states.markEnded(endedID, time.Now().Add(time.Hour))
 	floods := forgedFloods(b, wl)
+	token := makeToken(b, cfg.Store, "user3.42@example.com", "bench", time.Hour, "list3")
+	waitFor(b, 2*time.Second, "the token known", func() bool {
+		_, ok := h.tokenFor(token, "list3", time.Now().Unix())
+		return ok
+	})
+	badToken := token[:45] + string(base62[(base62Value(token[45])+1)%62])
 	cases := []struct {
-		name, path, cookie string
-		want               int
+		name, path, cookie, token string
+		want                      int
 	}{
-		{"valid cookie", "/auth?list=list3", valid, 200},
-		{"valid cookie, list with a budget, uncounted", "/auth?list=list4", valid, 200},
-		{"counted check", "/auth?list=list4&cost=1", valid, 200},
-		{"valid cookie, not on list", "/auth", valid, 401},
-		{"ended session", "/auth?list=list3", "doorman=" + ended.Value, 401},
-		{"invalid cookie", "/auth", "doorman=" + strings.Repeat("A", 180), 401},
-		{"no cookie", "/auth", "", 401},
-		{"forged flood, 3414 short", "/auth", floods[0], 401},
-		{"forged flood, 300 well-formed", "/auth", floods[1], 401},
+		{"valid token", "/auth?list=list3", "", token, 200},
+		{"token, bad checksum", "/auth?list=list3", "", badToken, 401},
+		{"token, unknown", "/auth?list=list3", "", newPersonalToken(), 401},
+		{"token, wrong list", "/auth?list=list1", "", token, 401},
+		{"valid cookie", "/auth?list=list3", valid, "", 200},
+		{"valid cookie, list with a budget, uncounted", "/auth?list=list4", valid, "", 200},
+		{"counted check", "/auth?list=list4&cost=1", valid, "", 200},
+		{"valid cookie, not on list", "/auth", valid, "", 401},
+		{"ended session", "/auth?list=list3", "doorman=" + ended.Value, "", 401},
+		{"invalid cookie", "/auth", "doorman=" + strings.Repeat("A", 180), "", 401},
+		{"no cookie", "/auth", "", "", 401},
+		{"forged flood, 3414 short", "/auth", floods[0], "", 401},
+		{"forged flood, 300 well-formed", "/auth", floods[1], "", 401},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			req, _ := http.NewRequest(http.MethodGet, bc.path, nil)
 			if bc.cookie != "" {
 				req.Header.Set("Cookie", "_ga=GA1.2.3; "+bc.cookie)
+			}
+			if bc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+bc.token)
 			}
 			w := &discardWriter{hdr: http.Header{}}
 			b.ReportAllocs()

@@ -67,13 +67,17 @@ type sessionStates struct {
 	up      atomic.Bool        // the store answered the last call
 	synced  atomic.Int64       // unix nanoseconds of the last time the view was known current
 	live    atomic.Int64       // live sessions in the store, counted every countEvery; -1 before the first count
+
+	tokens       atomic.Pointer[tokenMap] // the live personal tokens; replaced whole
+	tokensMu     sync.Mutex               // serialises edits of tokens
+	touchedToken chan *tokenState         // token uses to write, from the hot path
 }
 
 // newSessionStates returns an empty set of states over st.
 func newSessionStates(st store.Store, idle time.Duration, logger *slog.Logger, now func() time.Time) *sessionStates {
 	s := &sessionStates{
 		store: st, idle: idle, logger: logger, now: now,
-		states: map[string]*sessionState{}, touched: make(chan *sessionState, 4096),
+		states: map[string]*sessionState{}, touched: make(chan *sessionState, 4096), touchedToken: make(chan *tokenState, 1024),
 	}
 	s.up.Store(true)
 	s.live.Store(-1)
@@ -153,6 +157,7 @@ func (s *sessionStates) snapshot(ctx context.Context) (store.Version, error) {
 	for id, exp := range v.Ended {
 		s.markEnded(id, exp)
 	}
+	s.setTokens(v.Tokens)
 	s.forgetExpired(s.now().Unix())
 	s.ready.Store(true)
 	s.synced.Store(time.Now().UnixNano())
@@ -166,8 +171,13 @@ func (s *sessionStates) follow(ctx context.Context, since store.Version) (store.
 		return since, err
 	}
 	for _, c := range changes {
-		if c.Kind == store.SessionEnded {
+		switch {
+		case c.Kind == store.SessionEnded:
 			s.markEnded(c.ID, c.Expires)
+		case c.Kind == store.TokenMade && c.Token != nil:
+			s.tokenMade(*c.Token)
+		case c.Kind == store.TokenEnded:
+			s.tokenEnded(c.ID)
 		}
 	}
 	s.synced.Store(time.Now().UnixNano())
@@ -202,7 +212,7 @@ func (s *sessionStates) forgetExpired(now int64) {
 // writeUses writes the queued uses every flushEvery, keeping them while
 // the store cannot be reached, and then ends idle sessions.
 func (s *sessionStates) writeUses(ctx context.Context) {
-	pending := map[string]time.Time{}
+	pending, pendingTokens := map[string]time.Time{}, map[string]time.Time{}
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
 	var counted time.Time
@@ -215,7 +225,15 @@ func (s *sessionStates) writeUses(ctx context.Context) {
 				pending[st.id] = time.Unix(st.window.Load(), 0)
 			}
 			continue
+		case ts := <-s.touchedToken:
+			if len(pendingTokens) < maxPendingTouches {
+				pendingTokens[ts.id] = time.Unix(ts.window.Load(), 0)
+			}
+			continue
 		case <-tick.C:
+		}
+		if len(pendingTokens) > 0 && s.store.TouchTokens(ctx, pendingTokens) == nil {
+			clear(pendingTokens)
 		}
 		if len(pending) > 0 {
 			if err := s.store.TouchSessions(ctx, pending); err != nil {
@@ -300,4 +318,18 @@ func (h *Handler) endSessionsOf(c echo.Context, email string, by store.Reason) e
 // storeContext bounds the store calls of one request.
 func (h *Handler) storeContext(c echo.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Request().Context(), storeTimeout)
+}
+
+// usedToken notes a use of the token ts at now (unix seconds), as used
+// does for a session.
+func (s *sessionStates) usedToken(ts *tokenState, now int64) {
+	w := ts.window.Load()
+	if now-w < seenWindow || !ts.window.CompareAndSwap(w, now) {
+		return
+	}
+	select {
+	case s.touchedToken <- ts:
+	default:
+		ts.window.CompareAndSwap(now, w)
+	}
 }

@@ -1,0 +1,121 @@
+package auth
+
+import (
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"doorman/auth/store"
+)
+
+// makeToken records a new token of email for lists in st, as the tokens
+// page will, and returns it.
+func makeToken(t testing.TB, st store.Store, email, name string, ttl time.Duration, lists ...string) string {
+	t.Helper()
+	tok := newPersonalToken()
+	now := time.Now()
+	err := st.CreateToken(t.Context(), store.Token{
+		ID: tokenID(tokenHash(tok)), Email: email, Name: name, Prefix: tok[:tokenShown],
+		Lists: lists, Created: now, Expires: now.Add(ttl),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// authWith is /auth?list=list on td with the header name: value (and a cookie).
+func authWith(t *testing.T, td *testDoorman, list, name, value string, cookie *http.Cookie) *http.Response {
+	t.Helper()
+	hdr := http.Header{}
+	if name != "" {
+		hdr.Set(name, value)
+	}
+	var cookies []*http.Cookie
+	if cookie != nil {
+		cookies = append(cookies, cookie)
+	}
+	resp, _ := td.do(t, http.MethodGet, "/auth?list="+list, nil, hdr, cookies...)
+	return resp
+}
+
+// TestTokenAuth: /auth with a personal token — in Authorization or
+// Proxy-Authorization — admits its owner on its lists while the owner is on
+// them; a bad token is refused even beside a good cookie; another app's
+// own bearer token leaves the decision to the cookie.
+func TestTokenAuth(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "doorman.db")
+	st, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	list := "alice@example.com\nbob@example.com\n[gpt4]\nalice@example.com\n"
+	td := newTestDoorman(t, list, testConfig{offline: true, auth: func(c *Config) { c.Store = st }})
+	alice := mintSession(t, td.h, "alice@example.com")
+	gpt4 := makeToken(t, st, "alice@example.com", "my script", time.Hour, "gpt4")
+	expired := makeToken(t, st, "alice@example.com", "old", time.Second, "gpt4")
+	bobs := makeToken(t, st, "bob@example.com", "bob's", time.Hour, "gpt4") // bob is not on gpt4
+	waitFor(t, time.Second, "the new tokens known", func() bool {
+		return authWith(t, td, "gpt4", "Authorization", "Bearer "+gpt4, nil).StatusCode == http.StatusOK
+	})
+	resp := authWith(t, td, "gpt4", "Proxy-Authorization", "Bearer "+gpt4, nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Auth-Request-Email") != "alice@example.com" || resp.Header.Get("X-Auth-Request-Token") != "my script" {
+		t.Errorf("Proxy-Authorization token: %d, email %q, token %q; want 200, alice, my script", resp.StatusCode,
+			resp.Header.Get("X-Auth-Request-Email"), resp.Header.Get("X-Auth-Request-Token"))
+	}
+	time.Sleep(1100 * time.Millisecond) // expired's second is over
+	bad := gpt4[:20] + string(base62[(base62Value(gpt4[20])+1)%62]) + gpt4[21:]
+	tests := []struct {
+		name, list, header, value string
+		cookie                    *http.Cookie
+		want                      int
+	}{
+		{"a list the token does not open", "", "Authorization", "Bearer " + gpt4, nil, http.StatusUnauthorized},
+		{"an owner not on the list", "gpt4", "Authorization", "Bearer " + bobs, nil, http.StatusUnauthorized},
+		{"expired", "gpt4", "Authorization", "Bearer " + expired, nil, http.StatusUnauthorized},
+		{"bad checksum beside a good cookie", "gpt4", "Authorization", "Bearer " + bad, alice, http.StatusUnauthorized},
+		{"unknown beside a good cookie", "gpt4", "Authorization", "Bearer " + newPersonalToken(), alice, http.StatusUnauthorized},
+		{"another app's bearer token, good cookie", "gpt4", "Authorization", "Bearer sk-proj-abc123", alice, http.StatusOK},
+		{"lower-case scheme", "gpt4", "Authorization", "bearer " + gpt4, nil, http.StatusOK},
+		{"Basic is no doorman token", "gpt4", "Authorization", "Basic YWxpY2U6eA==", alice, http.StatusOK},
+	}
+	for _, tt := range tests {
+		if got := authWith(t, td, tt.list, tt.header, tt.value, tt.cookie).StatusCode; got != tt.want {
+			t.Errorf("%s: /auth = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	// Its last use is recorded, in a batch (at most once a minute per token).
+	waitFor(t, 3*time.Second, "the last use recorded", func() bool {
+		tokens, err := st.Tokens(t.Context(), "alice@example.com", time.Now())
+		return err == nil && len(tokens) == 1 && tokens[0].Name == "my script" && !tokens[0].LastUsed.IsZero()
+	})
+	if tokens, _ := st.Tokens(t.Context(), "bob@example.com", time.Now()); len(tokens) != 1 || !tokens[0].LastUsed.IsZero() {
+		t.Errorf("bob's token, never admitted: %+v, want it never used", tokens)
+	}
+	// Ended on another doorman (here: straight in the store): refused within a second.
+	if _, err := st.EndToken(t.Context(), "alice@example.com", tokenID(tokenHash(gpt4)), store.ReasonUser, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitFor(t, time.Second, "the ended token refused", func() bool {
+		return authWith(t, td, "gpt4", "Authorization", "Bearer "+gpt4, nil).StatusCode == http.StatusUnauthorized
+	})
+	t.Logf("ended token refused after %v", time.Since(start))
+}
+
+// TestTokenRefusedWithoutLookup: a malformed token costs no allocation and
+// never reaches the map of live tokens.
+func TestTokenRefusedWithoutLookup(t *testing.T) {
+	td := newTestDoorman(t, "alice@example.com\n", testConfig{offline: true})
+	req, _ := http.NewRequest(http.MethodGet, "/auth", nil)
+	req.Header.Set("Authorization", "Bearer doorman_0123456789ABCDEFGHIJKLMNOPQRSTUV000000")
+	if n := testing.AllocsPerRun(100, func() {
+		tok, _ := bearerToken(req)
+		td.h.tokenFor(tok, "", time.Now().Unix())
+	}); n != 0 {
+		t.Errorf("refusing a malformed token allocates %v times, want 0", n)
+	}
+}
