@@ -173,9 +173,12 @@ func (s *loadStack) startDoormanBin(t *testing.T, bin, name, whitelist string, a
 		t.Fatal(err)
 	}
 	writeFile(t, c.whitelist, whitelist)
-	cmd := exec.Command(bin, append([]string{"--listen=" + c.addr, "--client-id=" + s.google.ClientID,
-		"--whitelist=" + c.whitelist, "--secret-file=" + s.secret, "--cookie-secure=false",
-		"--store=" + filepath.Join(filepath.Dir(c.whitelist), "doorman.db")}, args...)...)
+	flags := []string{"--listen=" + c.addr, "--client-id=" + s.google.ClientID,
+		"--whitelist=" + c.whitelist, "--secret-file=" + s.secret, "--cookie-secure=false"}
+	if bin == doormanBin { // a -load.candidate may predate --store
+		flags = append(flags, "--store="+filepath.Join(filepath.Dir(c.whitelist), "doorman.db"))
+	}
+	cmd := exec.Command(bin, append(flags, args...)...)
 	cmd.Env = append(cleanEnv(), s.google.ProxyEnv()...)
 	c.proc = startProcess(t, name, cmd)
 	t.Cleanup(func() {
