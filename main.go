@@ -89,6 +89,8 @@ func settingsTable(o *options) settings.Table {
 			Help: "where sessions are kept: a SQLite file (created 0600), or redis://[user:password@]host:port[/db] (rediss:// for TLS) shared by several doorman replicas"},
 		{Name: "session-idle", Env: "DOORMAN_SESSION_IDLE", Default: "0", Shown: "0, off", Value: settings.Bind(&a.SessionIdle, idleDuration),
 			Help: "end a session not used for this long, e.g. 8h (at least 10s); 0 never does"},
+		{Name: "token-max-ttl", Env: "DOORMAN_TOKEN_MAX_TTL", Default: "8760h", Value: settings.Bind(&a.TokenMaxTTL, settings.PositiveDuration),
+			Help: "the longest lifetime of a personal token made on the tokens page, e.g. 2160h (90 days); at least 24h"},
 		{Name: "budget-timezone", Env: "DOORMAN_BUDGET_TIMEZONE", Default: "UTC", Value: settings.Bind(&a.BudgetZone, time.LoadLocation),
 			Help: "the IANA time zone of the budgets' calendar windows, e.g. Europe/Berlin: a day starts at its midnight"},
 		{Name: "budget-fail-open", Env: "DOORMAN_BUDGET_FAIL_OPEN", Default: "false", Value: settings.Bind(&a.BudgetFailOpen, settings.Bool),
@@ -130,7 +132,7 @@ func settingsTable(o *options) settings.Table {
 // authSettings names the setting behind each auth.Config field that
 // auth.CheckSettings may refuse.
 var authSettings = map[string]string{
-	"CookieName": "cookie-name", "CookieDomain": "cookie-domain", "CookieTTL": "cookie-ttl", "SessionIdle": "session-idle",
+	"CookieName": "cookie-name", "CookieDomain": "cookie-domain", "CookieTTL": "cookie-ttl", "SessionIdle": "session-idle", "TokenMaxTTL": "token-max-ttl",
 	"RedirectDomains": "redirect-domains", "PublicURL": "public-url",
 }
 

@@ -46,6 +46,13 @@ const maxVerifiedSessions = 10_000
 // minSessionIdle is the shortest --session-idle.
 const minSessionIdle = 10 * time.Second
 
+// defaultTokenMaxTTL is the longest lifetime of a personal token when
+// Config.TokenMaxTTL is 0; minTokenMaxTTL the shortest it may be set to.
+const (
+	defaultTokenMaxTTL = 8760 * time.Hour
+	minTokenMaxTTL     = 24 * time.Hour
+)
+
 // Allowlist reports who is on which list right now. *whitelist.Watcher
 // satisfies it. list "" is the main list.
 type Allowlist interface {
@@ -73,6 +80,11 @@ type Config struct {
 	// SessionIdle ends a session not used at /auth for this long (at most
 	// about a minute later); 0 means never. At least 10 s when set.
 	SessionIdle time.Duration
+
+	// TokenMaxTTL caps the lifetime of the personal tokens people make on
+	// the tokens page; 0 means 8760h (a year). At least 24h when set:
+	// lifetimes are chosen in days.
+	TokenMaxTTL time.Duration
 
 	// BudgetZone is the time zone of the budgets' calendar windows (a day
 	// starts at its midnight); nil means UTC.
@@ -121,6 +133,7 @@ type Handler struct {
 	states         *sessionStates // what this doorman knows of every session
 	csrf           []byte         // key of the CSRF tokens of doorman's own forms
 	budgetZone     *time.Location // of the budgets' calendar windows
+	tokenMaxTTL    time.Duration  // the longest lifetime of a personal token
 	budgetFailOpen bool           // admit counted checks uncounted while the store is down
 	budgetLogged   atomic.Int64   // unix nanoseconds of the last "budget store unreachable" line
 	badCosts       badCosts       // malformed cost values logged
@@ -180,7 +193,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	return &Handler{
 		store: cfg.Store, states: newSessionStates(cfg.Store, cfg.SessionIdle, cfg.Logger, cfg.Now), csrf: csrf,
-		budgetZone: cfg.BudgetZone, budgetFailOpen: cfg.BudgetFailOpen,
+		budgetZone: cfg.BudgetZone, budgetFailOpen: cfg.BudgetFailOpen, tokenMaxTTL: cfg.TokenMaxTTL,
 		demo:     demoAccounts(cfg.DemoAccounts),
 		clientID: cfg.ClientID, allow: cfg.Allowlist, sessions: sessions, nonces: nonces,
 		verified: newVerifiedCache(maxVerifiedSessions),
@@ -222,7 +235,7 @@ func (e *SettingError) Error() string { return "auth: " + e.Field + ": " + e.Err
 func (e *SettingError) Unwrap() error { return e.Err }
 
 // CheckSettings checks the fields that come from configuration — CookieTTL,
-// SessionIdle,
+// SessionIdle, TokenMaxTTL,
 // CookieName with its Domain and Secure, CookieDomain (a domain name, not a
 // public suffix), PublicURL and RedirectDomains (no public suffix either) —
 // without side effects, so that a caller can refuse a bad setting before it
@@ -233,6 +246,9 @@ func CheckSettings(cfg Config) error {
 	}
 	if cfg.SessionIdle < 0 || cfg.SessionIdle > 0 && cfg.SessionIdle < minSessionIdle {
 		return &SettingError{"SessionIdle", fmt.Errorf("must be 0 (off) or at least %s, got %s", minSessionIdle, cfg.SessionIdle)}
+	}
+	if cfg.TokenMaxTTL < 0 || cfg.TokenMaxTTL > 0 && cfg.TokenMaxTTL < minTokenMaxTTL {
+		return &SettingError{"TokenMaxTTL", fmt.Errorf("must be at least %s (a day), got %s", minTokenMaxTTL, cfg.TokenMaxTTL)}
 	}
 	if err := checkCookieName(cfg.CookieName, cfg.CookieDomain, cfg.CookieSecure); err != nil {
 		return &SettingError{"CookieName", err}
@@ -300,6 +316,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Context == nil {
 		cfg.Context = context.Background()
+	}
+	if cfg.TokenMaxTTL == 0 {
+		cfg.TokenMaxTTL = defaultTokenMaxTTL
 	}
 	if cfg.BudgetZone == nil {
 		cfg.BudgetZone = time.UTC

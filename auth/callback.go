@@ -44,6 +44,9 @@ type Page struct {
 	Accounts []DemoAccount // demo mode: the accounts offered (login page); nil otherwise
 
 	Sessions  []SessionRow // the visitor's live sessions (sessions page)
+	Tokens    []TokenRow   // the visitor's live tokens (tokens and sessions pages)
+	TokenForm *TokenForm   // the form to make a token (tokens page)
+	NewToken  *NewToken    // a token just made, shown once (its own page)
 	StoreDown bool         // a 503 because the store could not be reached: nothing was changed (error page)
 	Remaining string       // what a counted request left of the budget (demo mode's GPT-4 page)
 	CSRF      string       // the CSRF token of the page's forms

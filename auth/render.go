@@ -21,6 +21,14 @@ type view struct {
 	Demo      bool           // demo mode: the DEMO banner on every page
 	Languages []langLink     // links to this page in every language
 	TitleKey  string         // message key of the page title (see Titled)
+	From      string         // the page a shared block is shown on, when it matters (see On)
+}
+
+// On returns v marked as shown on the page from, for a shared block that
+// leads back there: {{template "token_rows" (.On "sessions")}}.
+func (v view) On(from string) view {
+	v.From = from
+	return v
 }
 
 // Titled returns v with its title's message key set; a page passes it to

@@ -102,6 +102,9 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 	e.GET("/budget", h.budgetPage, page...)
 	e.POST("/sessions/end", h.endSessionPost, page...)
 	e.POST("/sessions/end-all", h.endAllPost, page...)
+	e.GET("/tokens", h.tokensPage, page...)
+	e.POST("/tokens", h.makeTokenPost, page...)
+	e.POST("/tokens/end", h.endTokenPost, page...)
 	if h.inDemo() {
 		// Demo mode only (doorman --demo): sign-in by button, and pages
 		// guarded by the /auth decision so the effect shows without nginx.

@@ -31,8 +31,8 @@ type SessionRow struct {
 	Current  bool      // the session of this very request
 }
 
-// sessionsPage handles "GET /sessions": the visitor's live sessions, each with
-// an end button, and "sign out everywhere", and what is left of their
+// sessionsPage handles "GET /sessions": the visitor's live sessions and
+// tokens, each with an end button, and "sign out everywhere", and what is left of their
 // budgets (left out when it cannot be read). A visitor not signed in goes
 // through /login and back.
 func (h *Handler) sessionsPage(c echo.Context) error {
@@ -51,9 +51,13 @@ func (h *Handler) sessionsPage(c echo.Context) error {
 	for i, s := range live {
 		rows[i] = SessionRow{ID: s.ID, Browser: s.UserAgent, IP: s.IP, Created: s.Created, LastSeen: s.LastSeen, Current: s.ID == vs.state.id}
 	}
+	tokens, err := h.tokenRows(c, vs.session.Email)
+	if err != nil {
+		return storeError(err)
+	}
 	usage, down := h.usage(c, vs.session.Email)
 	return c.Render(http.StatusOK, "sessions.html", Page{
-		Email: vs.session.Email, Lists: h.allow.ListsOf(vs.session.Email), Sessions: rows, CSRF: h.csrfToken(vs.state.id),
+		Email: vs.session.Email, Lists: h.allow.ListsOf(vs.session.Email), Sessions: rows, Tokens: tokens, CSRF: h.csrfToken(vs.state.id),
 		Usage: usage, UsageDown: down,
 	})
 }
