@@ -84,6 +84,7 @@ func TestNginx(t *testing.T) {
 		{"keep-alive to doorman", testKeepAlive},
 		{"sign out", testSignOut},
 		{"a language picked holds through nginx and sign-in", testLanguageChoice},
+		{"a token made on the tokens page opens a site", testTokensPage},
 		{"sessions page and sign out everywhere", testSessionsPage},
 	}
 	for _, step := range steps {
@@ -340,6 +341,51 @@ func testLanguageChoice(t *testing.T, s *stack) {
 
 // csrfField finds a form's CSRF token on a page.
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// tokenOnPage finds a new token on the page that shows it; tokenIDField
+// the id an end button posts.
+var (
+	tokenOnPage  = regexp.MustCompile(`doorman_[0-9A-Za-z]{38}`)
+	tokenIDField = regexp.MustCompile(`name="id" value="([^"]+)"`)
+)
+
+// testTokensPage: the auth host serves the tokens page and its forms
+// through nginx; a token made there opens the chat site without a cookie,
+// and once ended there no longer does.
+func testTokensPage(t *testing.T, s *stack) {
+	resp, body := s.get(t, s.client, s.url("auth", "/tokens"), nil)
+	csrf := csrfField.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || csrf == nil {
+		t.Fatalf("GET auth.example.com/tokens = %d, want the tokens page with a form:\n%s", resp.StatusCode, body)
+	}
+	post := func(path string, form url.Values) (*http.Response, string) {
+		form.Set("csrf", html.UnescapeString(csrf[1]))
+		req := newRequest(t, http.MethodPost, s.url("auth", path), strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", strings.TrimSuffix(s.url("auth", "/"), "/"))
+		return do(t, s.client, req)
+	}
+	resp, body = post("/tokens", url.Values{"name": {"ci"}, "list": {""}, "days": {"1"}})
+	token := tokenOnPage.FindString(body)
+	if resp.StatusCode != http.StatusOK || token == "" {
+		t.Fatalf("POST auth.example.com/tokens = %d, want a new token:\n%s", resp.StatusCode, body)
+	}
+	bearer := http.Header{"Authorization": {"Bearer " + token}}
+	chat := s.url("chat", chatPath)
+	resp, body = s.get(t, s.anon, chat, bearer)
+	if saw := wantApp(t, resp, body, "chat"); !slices.Equal(saw.Email, []string{alice}) {
+		t.Errorf("with the token the app saw X-Auth-Request-Email %q, want %q", saw.Email, alice)
+	}
+	_, body = s.get(t, s.client, s.url("auth", "/tokens"), nil)
+	id := tokenIDField.FindStringSubmatch(body)
+	if id == nil || strings.Contains(body, token) {
+		t.Fatalf("GET auth.example.com/tokens after: want the token listed with an end button, not shown:\n%s", body)
+	}
+	resp, _ = post("/tokens/end", url.Values{"id": {html.UnescapeString(id[1])}})
+	wantRedirect(t, resp, http.StatusSeeOther, "/tokens")
+	resp, _ = s.get(t, s.anon, chat, bearer)
+	wantRedirect(t, resp, http.StatusFound, s.loginURL("", chat))
+}
 
 // testSessionsPage: the auth host serves the sessions page and its forms
 // through nginx; "sign out everywhere" posted from it (with the auth
