@@ -1,14 +1,18 @@
 package auth
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"doorman/auth/admin"
 	"doorman/auth/store"
 	"doorman/auth/store/redistest"
 )
@@ -358,4 +362,25 @@ func TestExampleDomain(t *testing.T) {
 			t.Errorf("exampleDomain(%q) = %q, want %q", host, got, want)
 		}
 	}
+}
+
+// TestRevokeEndsTokens: doorman revoke, run beside a doorman on the same
+// SQLite file, ends the person's tokens there within a second.
+func TestRevokeEndsTokens(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "doorman.db")
+	st, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	td := newTestDoorman(t, twoLists, testConfig{offline: true, auth: func(c *Config) { c.Store = st }})
+	tok := makeToken(t, st, "alice@example.com", "ci", time.Hour, "gpt4")
+	bearer := http.Header{"Authorization": {"Bearer " + tok}}
+	waitFor(t, time.Second, "the token known", func() bool { c, _ := authReply(t, td, "/auth?list=gpt4", bearer); return c == http.StatusOK })
+	var out bytes.Buffer
+	if err := admin.Run(t.Context(), []string{"revoke", "--store", path, "alice@example.com"}, func(string) string { return "" }, &out, io.Discard); err != nil || !strings.Contains(out.String(), "1 token") {
+		t.Fatalf("doorman revoke alice = %v, %q; want 1 token ended", err, out.String())
+	}
+	waitFor(t, time.Second, "the revoked token refused", func() bool { c, _ := authReply(t, td, "/auth?list=gpt4", bearer); return c == http.StatusUnauthorized })
 }

@@ -36,7 +36,7 @@ func TestAdminRevokeWhileRunning(t *testing.T) {
 			cmd.Env = cleanEnv()
 			out, err := cmd.CombinedOutput()
 			answered := time.Now()
-			if err != nil || !strings.Contains(string(out), "revoked 2 sessions of "+alice) {
+			if err != nil || !strings.Contains(string(out), "revoked 2 sessions and 0 tokens of "+alice) {
 				t.Fatalf("doorman revoke %s: %v, %q; want exit 0 and 2 sessions revoked", alice, err, out)
 			}
 			for _, cookie := range []string{alice1, alice2} {

@@ -2,7 +2,8 @@
 // binary itself beside the doorman that serves:
 //
 //	doorman sessions [EMAIL]   lists the live sessions (of EMAIL, or of everyone)
-//	doorman revoke EMAIL       ends every live session of EMAIL
+//	doorman tokens [EMAIL]     lists the live tokens (never a token itself)
+//	doorman revoke EMAIL       ends every live session and token of EMAIL
 //	doorman usage              shows who spent how much of their budgets
 //
 // They work on the store the server uses (--store, DOORMAN_STORE; the same
@@ -54,9 +55,15 @@ func commands() []command {
 			"Lists the live sessions of EMAIL, or of everyone: the session (the first 8\n" +
 			"characters of its id, as doorman's logs show it), when it signed in, was\n" +
 			"last seen and expires (UTC, to the minute), the client IP and the browser."},
+		{name: "tokens", arg: argOptionalEmail, run: tokens, about: "" +
+			"Lists the live personal tokens of EMAIL, or of everyone: the name its\n" +
+			"owner gave it, its first 12 characters (never the token itself), the lists\n" +
+			"it opens ((main) for the main list; \"\" in JSON), when it was made, last\n" +
+			"used and expires (UTC, to the minute)."},
 		{name: "revoke", arg: argEmail, run: revoke, about: "" +
-			"Ends every live session of EMAIL. Every doorman using the same store\n" +
-			"refuses them within a second; the person has to sign in again."},
+			"Ends every live session and personal token of EMAIL. Every doorman using\n" +
+			"the same store refuses them within a second; the person has to sign in\n" +
+			"again and make new tokens."},
 		{name: "usage", opts: usageOptions(), check: checkUsage, run: showUsage, about: "" +
 			"Shows who spent how much of their budgets in the current calendar window\n" +
 			"(a day unless --window says otherwise) of the budgets' time zone: per list\n" +
@@ -87,7 +94,7 @@ func lookup(name string) (command, bool) {
 }
 
 // Run runs one admin command: args[0] is the command ("sessions",
-// "revoke", "usage"), the rest its flags and arguments, in any order.
+// "tokens", "revoke", "usage"), the rest its flags and arguments, in any order.
 // --help writes the command's usage to stdout. It writes its result to
 // stdout and nothing to stderr; every failure is returned as an error of
 // one line, for main to print.
@@ -98,11 +105,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // run is Run at the time now.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now time.Time) error {
 	if len(args) == 0 {
-		return errors.New("no admin command given (doorman sessions --help, doorman revoke --help, doorman usage --help)")
+		return errors.New("no admin command given (doorman sessions --help, doorman tokens --help, doorman revoke --help, doorman usage --help)")
 	}
 	c, ok := lookup(args[0])
 	if !ok {
-		return fmt.Errorf("unknown command %q: the admin commands are sessions, revoke and usage", args[0])
+		return fmt.Errorf("unknown command %q: the admin commands are sessions, tokens, revoke and usage", args[0])
 	}
 	inv, err := c.parse(args[1:], getenv)
 	switch {

@@ -38,6 +38,24 @@ func fixture() []store.Session {
 	}
 }
 
+// tokenFixture returns the tokens the tests start from: alice has two
+// live tokens (the first used), bob one, carol's has expired and dave's
+// is ended by mustFill.
+func tokenFixture() []store.Token {
+	return []store.Token{
+		{ID: "aliceCiTokenHash", Email: "alice@example.com", Name: "ci", Prefix: "doorman_Ab12",
+			Lists: []string{"gpt4", ""}, Created: signIn, Expires: farEnd},
+		{ID: "bobTokenHash", Email: "bob@example.com", Name: "build bot", Prefix: "doorman_Bo0b",
+			Lists: []string{""}, Created: signIn.Add(time.Hour), Expires: farEnd},
+		{ID: "aliceLaptopTokenHash", Email: "alice@example.com", Name: "laptop", Prefix: "doorman_Cd34",
+			Lists: []string{"gpt4"}, Created: signIn.Add(48 * time.Hour), Expires: farEnd},
+		{ID: "carolTokenHash", Email: "carol@example.com", Name: "old", Prefix: "doorman_Ca01",
+			Lists: []string{""}, Created: signIn, Expires: pastEnd},
+		{ID: "daveTokenHash", Email: "dave@example.com", Name: "gone", Prefix: "doorman_Da01",
+			Lists: []string{""}, Created: signIn, Expires: farEnd},
+	}
+}
+
 // forEachStore runs test against an empty SQLite file and an empty
 // redis-server, each given by its --store address.
 func forEachStore(t *testing.T, test func(t *testing.T, dsn string)) {
@@ -63,8 +81,8 @@ func mustOpen(t *testing.T, dsn string) store.Store {
 	return st
 }
 
-// mustFill records the fixture in the store at dsn and ends dave's
-// session, through a handle of its own, and returns that handle.
+// mustFill records the fixtures in the store at dsn and ends dave's
+// session and token, through a handle of its own, and returns that handle.
 func mustFill(t *testing.T, dsn string) store.Store {
 	t.Helper()
 	st := mustOpen(t, dsn)
@@ -75,6 +93,17 @@ func mustFill(t *testing.T, dsn string) store.Store {
 	}
 	if _, err := st.EndSession(t.Context(), "", "daveEndedHash", store.ReasonUser, time.Now()); err != nil {
 		t.Fatalf("EndSession(dave) = %v", err)
+	}
+	for _, tok := range tokenFixture() {
+		if err := st.CreateToken(t.Context(), tok); err != nil {
+			t.Fatalf("CreateToken(%s) = %v", tok.ID, err)
+		}
+	}
+	if _, err := st.EndToken(t.Context(), "", "daveTokenHash", store.ReasonUser, time.Now()); err != nil {
+		t.Fatalf("EndToken(dave) = %v", err)
+	}
+	if err := st.TouchTokens(t.Context(), map[string]time.Time{"aliceCiTokenHash": signIn.Add(26*time.Hour + 59*time.Second)}); err != nil {
+		t.Fatalf("TouchTokens(alice's ci) = %v", err)
 	}
 	return st
 }
@@ -134,7 +163,7 @@ func TestRunErrors(t *testing.T) {
 		want []string // in the error, in this order
 	}{
 		{"no command", nil, []string{"no admin command given", "doorman sessions --help"}},
-		{"unknown command", []string{"sessionz"}, []string{`unknown command "sessionz"`, "sessions, revoke and usage"}},
+		{"unknown command", []string{"sessionz"}, []string{`unknown command "sessionz"`, "sessions, tokens, revoke and usage"}},
 		{"unknown flag", []string{"sessions", "--jsn"}, []string{"sessions: unknown flag --jsn", "(doorman sessions --help)"}},
 		{"unknown flag after email", []string{"revoke", "a@example.com", "-all"}, []string{"revoke: unknown flag --all", "(doorman revoke --help)"}},
 		{"store without value", []string{"sessions", "--store"}, []string{"sessions: --store needs a value (doorman sessions --help)"}},
@@ -221,7 +250,7 @@ func TestStoreFlagWinsOverEnv(t *testing.T) {
 	mustFill(t, dsn)
 	args := []string{"revoke", "--store", dsn, "bob@example.com"}
 	out, err := runAdmin(t, filepath.Join(t.TempDir(), "not-this.db"), args...)
-	if want := "revoked 1 session of bob@example.com\n"; out != want || err != nil {
+	if want := "revoked 1 session and 1 token of bob@example.com\n"; out != want || err != nil {
 		t.Errorf("Run(%q) = %q, %v; want %q, nil", args, out, err, want)
 	}
 }

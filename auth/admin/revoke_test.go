@@ -16,11 +16,11 @@ func TestRevoke(t *testing.T) {
 			args []string
 			want string
 		}{
-			{[]string{"revoke", "Alice@Example.com"}, "revoked 2 sessions of alice@example.com\n"},
-			{[]string{"revoke", "alice@example.com"}, "revoked 0 sessions of alice@example.com: none was live\n"},
-			{[]string{"revoke", "dave@example.com"}, "revoked 0 sessions of dave@example.com: none was live\n"},
-			{[]string{"revoke", "--json", "bob@example.com"}, "{\n  \"email\": \"bob@example.com\",\n  \"sessions_ended\": 1\n}\n"},
-			{[]string{"revoke", "bob@example.com", "--json"}, "{\n  \"email\": \"bob@example.com\",\n  \"sessions_ended\": 0\n}\n"},
+			{[]string{"revoke", "Alice@Example.com"}, "revoked 2 sessions and 2 tokens of alice@example.com\n"},
+			{[]string{"revoke", "alice@example.com"}, "revoked 0 sessions and 0 tokens of alice@example.com: none was live\n"},
+			{[]string{"revoke", "dave@example.com"}, "revoked 0 sessions and 0 tokens of dave@example.com: none was live\n"},
+			{[]string{"revoke", "--json", "bob@example.com"}, "{\n  \"email\": \"bob@example.com\",\n  \"sessions_ended\": 1,\n  \"tokens_ended\": 1\n}\n"},
+			{[]string{"revoke", "bob@example.com", "--json"}, "{\n  \"email\": \"bob@example.com\",\n  \"sessions_ended\": 0,\n  \"tokens_ended\": 0\n}\n"},
 		}
 		for _, tt := range tests {
 			got, err := runAdmin(t, dsn, tt.args...)
@@ -30,6 +30,9 @@ func TestRevoke(t *testing.T) {
 		}
 		if live := mustLive(t, st, ""); len(live) != 0 {
 			t.Errorf("LiveSessions() = %v, want none", live)
+		}
+		if live, err := st.Tokens(t.Context(), "", time.Now()); err != nil || len(live) != 0 {
+			t.Errorf("Tokens() = %v, %v; want none", live, err)
 		}
 	})
 }
@@ -62,7 +65,7 @@ func mustLive(t *testing.T, st store.Store, email string) []store.Session {
 // TestRevokeReachesRunningDoorman revokes through a second handle on the
 // store while a first follows its change feed the way a running doorman
 // does, and checks that the first hears of each of the person's sessions
-// within a second.
+// and tokens within a second.
 func TestRevokeReachesRunningDoorman(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dsn string) {
 		mustFill(t, dsn)
@@ -77,13 +80,13 @@ func TestRevokeReachesRunningDoorman(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &got); err != nil || got.SessionsEnded != 2 {
 			t.Errorf("Run(revoke --json alice) wrote %q (%v), want sessions_ended 2", out, err)
 		}
-		pending := map[string]bool{"aliceOneSessionIdHash": true, "aliceTwoSessionIdHash": true}
+		pending := map[string]bool{"aliceOneSessionIdHash": true, "aliceTwoSessionIdHash": true, "aliceCiTokenHash": true, "aliceLaptopTokenHash": true}
 		deadline := time.After(time.Second)
 		for len(pending) > 0 {
 			select {
 			case c := <-changes:
-				if c.Kind == store.SessionEnded && !pending[c.ID] {
-					t.Errorf("the server heard that %s ended, want only alice's sessions", c.ID)
+				if (c.Kind == store.SessionEnded || c.Kind == store.TokenEnded) && !pending[c.ID] {
+					t.Errorf("the server heard that %s ended, want only alice's sessions and tokens", c.ID)
 				}
 				delete(pending, c.ID)
 			case err := <-errs:
