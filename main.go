@@ -108,6 +108,8 @@ func settingsTable(o *options) settings.Table {
 			Help:  "comma-separated hosts rd may point to: .example.com (it and every subdomain), app.example.com:8443, host:*"},
 		{Name: "public-url", Env: "DOORMAN_PUBLIC_URL", Shown: "relative URLs", Value: settings.Text(&a.PublicURL),
 			Help: "doorman's public base URL, e.g. https://auth.example.com, for Google's login_uri"},
+		{Name: "device-sign-in", Env: "DOORMAN_DEVICE_SIGN_IN", Default: "false", Value: settings.Bind(&a.DeviceSignIn, settings.Bool),
+			Help: "sign-in from a terminal (doorman login): serve /device, /device/code and /device/token; needs --public-url"},
 		{Name: "log-format", Env: "DOORMAN_LOG_FORMAT", Default: "json", Help: "json or text", Value: settings.Bind(&o.logFormat, settings.OneOf("json", "text"))},
 		{Name: "log-level", Env: "DOORMAN_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", Value: settings.Bind(&o.logLevel, checkLevel)},
 		{Name: "metrics-listen", Env: "DOORMAN_METRICS_LISTEN", Shown: "off", Value: settings.Text(&o.metricsListen),
@@ -163,6 +165,9 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 		// Browsers treat a cookie domain with or without its leading dot
 		// alike: the domain and every subdomain.
 		a.RedirectDomains = []string{"." + strings.TrimPrefix(a.CookieDomain, ".")}
+	}
+	if a.DeviceSignIn && a.PublicURL == "" {
+		return o, table.Errorf("device-sign-in", "needs %s: the address the terminal tells people to open", table.Label("public-url"))
 	}
 	var se *auth.SettingError
 	if err := auth.CheckSettings(*a); errors.As(err, &se) {
