@@ -28,6 +28,7 @@ import (
 
 	"doorman/auth"
 	"doorman/auth/admin"
+	"doorman/auth/cli"
 	"doorman/auth/settings"
 	"doorman/auth/store"
 	"doorman/templates"
@@ -197,12 +198,16 @@ func checkDemo(o options, table settings.Table) error {
 	return nil
 }
 
-// run runs an admin command (doorman sessions, doorman revoke), or reads
+// run runs an admin command (doorman sessions, doorman revoke), a
+// terminal command (doorman login, token, logout), or reads
 // the settings, loads the whitelist, keys and store, builds the handler and
 // server, then serves until ctx is done and shuts down gracefully.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && admin.IsCommand(args[0]) {
 		return admin.Run(ctx, args, getenv, stdout, stderr)
+	}
+	if len(args) > 0 && cli.IsCommand(args[0]) {
+		return cli.Run(ctx, args, getenv, stdout, stderr)
 	}
 	o, err := parseOptions(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {

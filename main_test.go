@@ -385,3 +385,16 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestRunTerminalCommands: doorman token and logout are the CLI's, and
+// fail in one line when nothing is saved.
+func TestRunTerminalCommands(t *testing.T) {
+	t.Parallel()
+	env := fakeEnv(map[string]string{"XDG_CONFIG_HOME": t.TempDir()})
+	for _, args := range [][]string{{"token"}, {"logout"}, {"login"}} {
+		err := run(t.Context(), args, env, io.Discard, io.Discard)
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), args[0]+": ") {
+			t.Errorf("run(%q) = %v, want one line starting %q", args, err, args[0]+": ")
+		}
+	}
+}
