@@ -28,6 +28,7 @@ import (
 
 	"doorman/auth"
 	"doorman/auth/admin"
+	"doorman/auth/cli"
 	"doorman/auth/settings"
 	"doorman/auth/store"
 	"doorman/templates"
@@ -110,6 +111,8 @@ func settingsTable(o *options) settings.Table {
 			Help:  "comma-separated hosts rd may point to: .example.com (it and every subdomain), app.example.com:8443, host:*"},
 		{Name: "public-url", Env: "DOORMAN_PUBLIC_URL", Shown: "relative URLs", Value: settings.Text(&a.PublicURL),
 			Help: "doorman's public base URL, e.g. https://auth.example.com, for Google's login_uri"},
+		{Name: "device-sign-in", Env: "DOORMAN_DEVICE_SIGN_IN", Default: "false", Value: settings.Bind(&a.DeviceSignIn, settings.Bool),
+			Help: "sign-in from a terminal (doorman login): serve /device, /device/code and /device/token; needs --public-url"},
 		{Name: "log-format", Env: "DOORMAN_LOG_FORMAT", Default: "json", Help: "json or text", Value: settings.Bind(&o.logFormat, settings.OneOf("json", "text"))},
 		{Name: "log-level", Env: "DOORMAN_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", Value: settings.Bind(&o.logLevel, checkLevel)},
 		{Name: "metrics-listen", Env: "DOORMAN_METRICS_LISTEN", Shown: "off", Value: settings.Text(&o.metricsListen),
@@ -166,6 +169,9 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 		// alike: the domain and every subdomain.
 		a.RedirectDomains = []string{"." + strings.TrimPrefix(a.CookieDomain, ".")}
 	}
+	if a.DeviceSignIn && a.PublicURL == "" {
+		return o, table.Errorf("device-sign-in", "needs %s: the address the terminal tells people to open", table.Label("public-url"))
+	}
 	var se *auth.SettingError
 	if err := auth.CheckSettings(*a); errors.As(err, &se) {
 		return o, table.Errorf(authSettings[se.Field], "%w", se.Err)
@@ -194,12 +200,16 @@ func checkDemo(o options, table settings.Table) error {
 	return nil
 }
 
-// run runs an admin command (doorman sessions, doorman revoke), or reads
+// run runs an admin command (doorman sessions, doorman revoke), a
+// terminal command (doorman login, token, logout), or reads
 // the settings, loads the whitelist, keys and store, builds the handler and
 // server, then serves until ctx is done and shuts down gracefully.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && admin.IsCommand(args[0]) {
 		return admin.Run(ctx, args, getenv, stdout, stderr)
+	}
+	if len(args) > 0 && cli.IsCommand(args[0]) {
+		return cli.Run(ctx, args, getenv, stdout, stderr)
 	}
 	o, err := parseOptions(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {

@@ -86,6 +86,8 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"bad redirect domain", append([]string{"--client-id=x", "--redirect-domains=https://x"}, base...), nil, "--redirect-domains (DOORMAN_REDIRECT_DOMAINS)"},
 		{"insecure __Secure- name", append([]string{"--client-id=x", "--cookie-secure=false", "--cookie-name=__Secure-x"}, base...), nil, "--cookie-name (DOORMAN_COOKIE_NAME)"},
 		{"bad public url", append([]string{"--client-id=x", "--public-url=auth.example.com"}, base...), nil, "--public-url (DOORMAN_PUBLIC_URL)"},
+		{"device sign-in without public url", append([]string{"--client-id=x", "--device-sign-in"}, base...), nil, "--device-sign-in (DOORMAN_DEVICE_SIGN_IN): needs --public-url (DOORMAN_PUBLIC_URL)"},
+		{"device sign-in env without public url", append([]string{"--client-id=x"}, base...), map[string]string{"DOORMAN_DEVICE_SIGN_IN": "true"}, "--public-url"},
 		{"unknown flag", append([]string{"--client-id=x", "--nope"}, base...), nil, "nope"},
 		{"bad listen", append([]string{"--client-id=x"}, append(base, "--listen=nohost:99999")...), nil, "--listen"},
 	}
@@ -381,5 +383,18 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("%s: not within %v", what, d)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRunTerminalCommands: doorman token and logout are the CLI's, and
+// fail in one line when nothing is saved.
+func TestRunTerminalCommands(t *testing.T) {
+	t.Parallel()
+	env := fakeEnv(map[string]string{"XDG_CONFIG_HOME": t.TempDir()})
+	for _, args := range [][]string{{"token"}, {"logout"}, {"login"}} {
+		err := run(t.Context(), args, env, io.Discard, io.Discard)
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), args[0]+": ") {
+			t.Errorf("run(%q) = %v, want one line starting %q", args, err, args[0]+": ")
+		}
 	}
 }

@@ -103,6 +103,11 @@ type Config struct {
 	RedirectDomains []string // hosts rd may point to (README "Configuration"); empty means relative paths only
 	PublicURL       string   // doorman's public base URL; "" means relative URLs
 
+	// DeviceSignIn serves sign-in from a terminal (RFC 8628): /device,
+	// /device/code, /device/token. It needs PublicURL. false means those
+	// routes are 404.
+	DeviceSignIn bool
+
 	HTTPClient *http.Client     // for Google's keys, each fetch bounded by its Timeout (10 s when zero); nil means a client on http.DefaultTransport with a 10 s timeout
 	Observer   Observer         // told each decision, for metrics; nil means none
 	Logger     *slog.Logger     // nil means discard
@@ -149,9 +154,11 @@ type Handler struct {
 	observed       bool // Config.Observer was set: check times itself for it
 	logger         *slog.Logger
 	now            func() time.Time
-	noStore        []string // shared header value, never modified
-	zeroLength     []string // shared header value, never modified
-	demo           []string // demo accounts (lower case); nil in a normal run
+	noStore        []string    // shared header value, never modified
+	zeroLength     []string    // shared header value, never modified
+	demo           []string    // demo accounts (lower case); nil in a normal run
+	deviceSignIn   bool        // serve /device and its endpoints
+	devices        deviceGuard // wrong user codes per session
 }
 
 // cookieSettings are the session cookie's attributes.
@@ -194,7 +201,7 @@ func New(cfg Config) (*Handler, error) {
 	return &Handler{
 		store: cfg.Store, states: newSessionStates(cfg.Store, cfg.SessionIdle, cfg.Logger, cfg.Now), csrf: csrf,
 		budgetZone: cfg.BudgetZone, budgetFailOpen: cfg.BudgetFailOpen, tokenMaxTTL: cfg.TokenMaxTTL,
-		demo:     demoAccounts(cfg.DemoAccounts),
+		demo: demoAccounts(cfg.DemoAccounts), deviceSignIn: cfg.DeviceSignIn,
 		clientID: cfg.ClientID, allow: cfg.Allowlist, sessions: sessions, nonces: nonces,
 		verified: newVerifiedCache(maxVerifiedSessions),
 		verifier: v, redirects: redirects, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), publicOrigin: originOf(cfg.PublicURL),
@@ -263,6 +270,9 @@ func CheckSettings(cfg Config) error {
 	}
 	if _, err := newRedirectPolicy(cfg.RedirectDomains, !cfg.CookieSecure); err != nil {
 		return &SettingError{"RedirectDomains", err}
+	}
+	if cfg.DeviceSignIn && cfg.PublicURL == "" {
+		return &SettingError{"DeviceSignIn", errors.New("needs PublicURL, the address the terminal shows")}
 	}
 	return nil
 }

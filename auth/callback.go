@@ -55,6 +55,7 @@ type Page struct {
 	UsageDown bool        // the store could not be read: no usage shown (signed-in and sessions pages), a 503 (budget page)
 	Spent     *LimitUsage // the full limit that has room again last (budget page); nil when none is full
 	Back      string      // when Spent has room again, in the budgets' time zone: "00:00 UTC" (budget page)
+	Device    *DevicePage // the device sign-in page
 	Base      string      // doorman's public URL, for the links and assets of a page nginx may show on a site's own host; "" means relative
 }
 

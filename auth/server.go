@@ -90,7 +90,8 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 
 	lang := rememberLanguage(h)
 	page := []echo.MiddlewareFunc{rec, requestLogger(logger), pageHeaders(policy.page), lang}
-	signIn := []echo.MiddlewareFunc{rec, rateLimit(cfg.RateLimit), requestLogger(logger), pageHeaders(policy.page), lang}
+	limit := rateLimit(cfg.RateLimit) // one budget per client for sign-ins and device codes
+	signIn := []echo.MiddlewareFunc{rec, limit, requestLogger(logger), pageHeaders(policy.page), lang}
 	home := h.home
 	if h.inDemo() {
 		home = h.demoHome // the demo's start page for a visitor not signed in
@@ -114,6 +115,13 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 		e.POST("/demo/:list/ask", h.demoAsk, page...)
 	} else {
 		e.POST("/callback", h.callback, signIn...)
+	}
+	e.POST("/tokens/revoke", h.revokeToken, rec)
+	if h.deviceSignIn {
+		e.POST("/device/code", h.deviceCode, rec, limit)
+		e.POST("/device/token", h.deviceToken, rec)
+		e.GET("/device", h.devicePage, page...)
+		e.POST("/device", h.deviceDecide, page...)
 	}
 	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, true), rec, staticHeaders)
 	if cfg.LoopbackHostsOnly {
