@@ -159,7 +159,8 @@ func TestOpenAISDK(t *testing.T) {
 
 // TestOpenAIProxyAuthorization: a doorman token in Proxy-Authorization opens
 // /v1/ as one in Authorization does, whatever the client's Authorization
-// holds; the API gets the company's key and never the token.
+// holds; the API gets the company's key and never the token. The token
+// opens the site's other routes too, and the app never sees it either.
 func TestOpenAIProxyAuthorization(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "doorman.db")
@@ -176,6 +177,14 @@ func TestOpenAIProxyAuthorization(t *testing.T) {
 	if err != nil || len(reply.Choices) != 1 || reply.Choices[0].Message.Content != "Hello, "+alice {
 		t.Fatalf("chat completion with the token in Proxy-Authorization = %+v, %v; want the API's hello to %s", reply, err, alice)
 	}
+	for _, h := range []string{"Authorization", "Proxy-Authorization"} {
+		for _, path := range []string{"/", modelPath} {
+			resp, body := s.get(t, s.anon, s.url("gpt4", path), http.Header{h: {"Bearer " + tok}})
+			if saw := wantApp(t, resp, body, "gpt4"); len(saw.Email) != 1 || saw.Email[0] != alice || len(saw.Auth) != 0 {
+				t.Errorf("GET %s with the token in %s: the app saw email %q and authorization %q, want %s and none", path, h, saw.Email, saw.Auth, alice)
+			}
+		}
+	}
 }
 
 // TestNextWebOwnAuthorization: ChatGPT-Next-Web's page sends its own
@@ -188,8 +197,8 @@ func TestNextWebOwnAuthorization(t *testing.T) {
 	cookie := s.siteSession(t, alice)
 	own := http.Header{"Authorization": {"Bearer nk-chatgpt-next-web-access-code"}}
 	resp, body := s.callModel(t, cookie, own)
-	if saw := wantApp(t, resp, body, "gpt4"); len(saw.Email) != 1 || saw.Email[0] != alice {
-		t.Errorf("the GPT-4 app saw email %q, want %s", saw.Email, alice)
+	if saw := wantApp(t, resp, body, "gpt4"); len(saw.Email) != 1 || saw.Email[0] != alice || strings.Join(saw.Auth, ",") != own.Get("Authorization") {
+		t.Errorf("the GPT-4 app saw email %q and authorization %q, want %s and the page's own %q", saw.Email, saw.Auth, alice, own.Get("Authorization"))
 	}
 	resp, body = s.callModel(t, "", own)
 	if resp.StatusCode != http.StatusFound {

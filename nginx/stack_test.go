@@ -298,6 +298,7 @@ type appSaw struct {
 	Email    []string            `json:"email"`    // every X-Auth-Request-Email value
 	Left     []string            `json:"left"`     // every X-Doorman-Budget-Remaining value
 	Identity map[string][]string `json:"identity"` // other identity headers, and any with "_", that arrived
+	Auth     []string            `json:"auth"`     // every Authorization and Proxy-Authorization value
 }
 
 // identityHeaders are headers apps built for other auth proxies trust;
@@ -314,6 +315,7 @@ func startApp(t *testing.T, name string) *app {
 		a.hits.Add(1)
 		saw := appSaw{App: a.name, URI: r.RequestURI, Email: r.Header.Values("X-Auth-Request-Email"), Identity: map[string][]string{}}
 		saw.Left = r.Header.Values("X-Doorman-Budget-Remaining")
+		saw.Auth = append(r.Header.Values("Authorization"), r.Header.Values("Proxy-Authorization")...)
 		for _, h := range identityHeaders() {
 			if v := r.Header.Values(h); len(v) > 0 {
 				saw.Identity[h] = v
