@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"net/http"
 	"net/http/httptest"
@@ -53,7 +54,7 @@ func startFakeOpenAI(t *testing.T) *fakeOpenAI {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/v1/chat/completions":
-			json.NewEncoder(w).Encode(chatCompletion("Hello, " + email))
+			answerChat(w, r, "Hello, "+email)
 		case "/v1/models":
 			w.Write([]byte(`{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1700000000,"owned_by":"openai"}]}`))
 		default:
@@ -88,6 +89,31 @@ func apiRequestProblem(r *http.Request) string {
 	return ""
 }
 
+// answerChat answers a chat completion request with content: as one JSON
+// object, or streamed as server-sent events in two chunks when the request
+// asks for a stream.
+func answerChat(w http.ResponseWriter, r *http.Request, content string) {
+	var req struct {
+		Stream bool `json:"stream"`
+	}
+	json.NewDecoder(r.Body).Decode(&req)
+	if !req.Stream {
+		json.NewEncoder(w).Encode(chatCompletion(content))
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	half := len(content) / 2
+	for _, part := range []string{content[:half], content[half:]} {
+		chunk, _ := json.Marshal(map[string]any{
+			"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "gpt-4o",
+			"choices": []map[string]any{{"index": 0, "delta": map[string]any{"content": part}, "finish_reason": nil}},
+		})
+		fmt.Fprintf(w, "data: %s\n\n", chunk)
+		w.(http.Flusher).Flush()
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+}
+
 // chatCompletion is an OpenAI chat completion answering content.
 func chatCompletion(content string) map[string]any {
 	return map[string]any{
@@ -108,8 +134,8 @@ func (f *fakeOpenAI) requests() []string {
 }
 
 // TestOpenAISDK: OpenAI's Go SDK, pointed at the GPT-4 site's /v1/ with a
-// doorman token as its API key, calls the model through nginx, which sends
-// the company's key instead; listing models is not counted; the third call
+// doorman token as its API key, calls the model through nginx (once as a
+// stream), which sends the company's key instead; listing models is not counted; the third call
 // of the model is over the budget of 2 a day, a 429 in OpenAI's shape; an
 // ended token, a malformed one and another app's key without a session
 // are 401s in OpenAI's shape; none of them reaches the API.
@@ -130,11 +156,12 @@ func TestOpenAISDK(t *testing.T) {
 	waitFor(t, 2*time.Second, "doorman refuses the ended token", func() bool { return s.tokenAuth(t, ended) == http.StatusUnauthorized })
 
 	client := s.openAIClient(good)
-	for range 2 {
-		reply, err := client.Chat.Completions.New(t.Context(), chatParams())
-		if err != nil || len(reply.Choices) != 1 || reply.Choices[0].Message.Content != "Hello, "+alice {
-			t.Fatalf("chat completion with alice's token = %+v, %v; want the API's hello to %s", reply, err, alice)
-		}
+	reply, err := client.Chat.Completions.New(t.Context(), chatParams())
+	if err != nil || len(reply.Choices) != 1 || reply.Choices[0].Message.Content != "Hello, "+alice {
+		t.Fatalf("chat completion with alice's token = %+v, %v; want the API's hello to %s", reply, err, alice)
+	}
+	if got, err := streamChat(t, client); err != nil || got != "Hello, "+alice {
+		t.Fatalf("streamed chat completion with alice's token = %q, %v; want the API's hello to %s", got, err, alice)
 	}
 	if models, err := client.Models.List(t.Context()); err != nil || len(models.Data) != 1 {
 		t.Fatalf("listing models with alice's token = %+v, %v; want the API's one model, uncounted", models, err)
@@ -204,6 +231,19 @@ func TestNextWebOwnAuthorization(t *testing.T) {
 	if resp.StatusCode != http.StatusFound {
 		t.Errorf("the same without a session = %d, want 302 to the sign-in page:\n%s", resp.StatusCode, body)
 	}
+}
+
+// streamChat streams a chat completion and returns its content.
+func streamChat(t *testing.T, client openai.Client) (string, error) {
+	stream := client.Chat.Completions.NewStreaming(t.Context(), chatParams())
+	defer stream.Close()
+	var content strings.Builder
+	for stream.Next() {
+		for _, c := range stream.Current().Choices {
+			content.WriteString(c.Delta.Content)
+		}
+	}
+	return content.String(), stream.Err()
 }
 
 // openAIClient is OpenAI's Go SDK on the GPT-4 site's /v1/ with key as
