@@ -57,7 +57,7 @@ const (
 	bob           = "bob@example.com"
 	sessionCookie = "__Secure-doorman"
 	chatPath      = "/hello?a=1&b=2" // rd must keep its "&" through the whole round trip
-	gpt4Path      = "/v1/models"
+	gpt4Path      = "/chat/new"
 	forgedIP      = "203.0.113.99" // a client-sent X-Real-IP that must not reach doorman
 )
 

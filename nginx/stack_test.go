@@ -43,6 +43,7 @@ type stack struct {
 	conns     *connCounter  // between nginx and doorman: counts connections
 	chat      *app
 	gpt4      *app
+	openai    *fakeOpenAI  // the API behind the GPT-4 site's /v1/
 	client    *http.Client // through nginx; a cookie jar; follows no redirect
 	anon      *http.Client // the same, without cookies
 	jar       http.CookieJar
@@ -60,6 +61,7 @@ func newStack(t *testing.T, whitelist string, flags ...string) *stack {
 	s.whitelist = filepath.Join(s.dir, "whitelist.txt")
 	writeFile(t, s.whitelist, whitelist)
 	s.chat, s.gpt4 = startApp(t, "chat"), startApp(t, "gpt4")
+	s.openai = startFakeOpenAI(t)
 	s.doorman, s.logs = startDoorman(t, s)
 	s.conns = startConnCounter(t, s.doorman)
 	caPool := s.startNginx(t, nginxBin)
@@ -120,7 +122,8 @@ func (s *stack) transport(roots *x509.CertPool) *http.Transport {
 func (s *stack) startNginx(t *testing.T, nginxBin string) *x509.CertPool {
 	t.Helper()
 	caPool, certFile, keyFile := mustTLSFiles(t, s.dir)
-	conf := filepath.Join(s.dir, "nginx.conf")
+	conf, apiKeyFile := filepath.Join(s.dir, "nginx.conf"), filepath.Join(s.dir, "openai-key.conf")
+	writeFile(t, apiKeyFile, fmt.Sprintf("set $openai_key %q;\n", companyKey))
 	writeFile(t, conf, nginxConf(s.dir, renderDoormanConf(t,
 		"listen 443 ", fmt.Sprintf("listen 127.0.0.1:%d ", s.port),
 		"listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", s.httpPort),
@@ -129,6 +132,8 @@ func (s *stack) startNginx(t *testing.T, nginxBin string) *x509.CertPool {
 		"127.0.0.1:5000", s.conns.addr(), // doorman, through the connection counter
 		"127.0.0.1:8080", s.chat.addr,
 		"127.0.0.1:8081", s.gpt4.addr,
+		"127.0.0.1:8082", s.openai.addr,
+		"doorman-openai-key.conf", apiKeyFile,
 		"https://auth.example.com", fmt.Sprintf("https://auth.example.com:%d", s.port),
 	)))
 	p := startProcess(t, "nginx", exec.Command(nginxBin, "-p", s.dir, "-c", conf, "-g", "daemon off;", "-e", "stderr"))
@@ -293,6 +298,7 @@ type appSaw struct {
 	Email    []string            `json:"email"`    // every X-Auth-Request-Email value
 	Left     []string            `json:"left"`     // every X-Doorman-Budget-Remaining value
 	Identity map[string][]string `json:"identity"` // other identity headers, and any with "_", that arrived
+	Auth     []string            `json:"auth"`     // every Authorization and Proxy-Authorization value
 }
 
 // identityHeaders are headers apps built for other auth proxies trust;
@@ -309,6 +315,7 @@ func startApp(t *testing.T, name string) *app {
 		a.hits.Add(1)
 		saw := appSaw{App: a.name, URI: r.RequestURI, Email: r.Header.Values("X-Auth-Request-Email"), Identity: map[string][]string{}}
 		saw.Left = r.Header.Values("X-Doorman-Budget-Remaining")
+		saw.Auth = append(r.Header.Values("Authorization"), r.Header.Values("Proxy-Authorization")...)
 		for _, h := range identityHeaders() {
 			if v := r.Header.Values(h); len(v) > 0 {
 				saw.Identity[h] = v
