@@ -420,3 +420,14 @@ func TestDemoShowsTheBudget(t *testing.T) {
 		t.Errorf("the budget page at the ceiling = %d (Retry-After %q), want 429 saying the limit:\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }
+
+// TestDemoSignsInFromATerminal: the demo turns on sign-in from a terminal,
+// with its own address (port 0 resolved) as the page to approve codes at.
+func TestDemoSignsInFromATerminal(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t, nil)
+	resp, body := d.send(t, http.MethodPost, "/device/code", url.Values{"list": {"gpt4"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"verification_uri":"`+d.URL+`/device"`) {
+		t.Errorf("demo POST /device/code = %d, want 200 pointing at %s/device:\n%s", resp.StatusCode, d.URL, body)
+	}
+}

@@ -73,6 +73,8 @@ type options struct {
 	check       bool // validate configuration, keys and whitelist, then exit
 	healthcheck bool // probe a running doorman's /healthz (for Docker's HEALTHCHECK)
 	demo        bool // demo mode: loopback only, no Google, throwaway whitelist and keys
+
+	ln net.Listener // demo mode's listener, opened early for its address
 }
 
 // settingsTable is every setting, bound to o's fields. Keep the README's
@@ -280,7 +282,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // useDemo turns o into demo mode's: a throwaway whitelist and store in a
-// new temporary directory (returned, for removal), throwaway keys in memory,
+// new temporary directory (returned, for removal), its listener opened (its
+// address is the public URL, for sign-in from a terminal, which is on),
+// throwaway keys in memory,
 // the demo's accounts and cookie, loopback Host names only.
 func useDemo(o *options) (dir string, err error) {
 	dir, err = os.MkdirTemp("", "doorman-demo-")
@@ -299,6 +303,13 @@ func useDemo(o *options) (dir string, err error) {
 		CookieName: auth.DemoCookieName, CookieTTL: 8 * time.Hour, CookieSecure: false,
 	}
 	o.server, o.metricsListen = auth.ServerConfig{LoopbackHostsOnly: true}, ""
+	// Listen now, so that the address (port 0 included) is known: sign-in
+	// from a terminal (doorman login) needs it as the public URL.
+	if o.ln, err = net.Listen("tcp", o.listen); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("--listen: %w", err)
+	}
+	o.auth.PublicURL, o.auth.DeviceSignIn = "http://"+o.ln.Addr().String(), true
 	return dir, nil
 }
 
@@ -408,7 +419,10 @@ func (l listener) addr() string { return l.ln.Addr().String() }
 // metrics listener, so /metrics never shares a port with /auth. Demo mode
 // must end up on loopback ("localhost" could resolve elsewhere).
 func listen(o options, table settings.Table, handler http.Handler, metrics *auth.Metrics) ([]listener, error) {
-	ln, err := net.Listen("tcp", o.listen)
+	ln, err := o.ln, error(nil)
+	if ln == nil {
+		ln, err = net.Listen("tcp", o.listen)
+	}
 	if err != nil {
 		return nil, table.Errorf("listen", "%w", err)
 	}
