@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"doorman/auth/store"
+	"doorman/auth/store/redistest"
 )
 
 // makeToken records a new token of email for lists in st, as the tokens
@@ -118,4 +119,42 @@ func TestTokenRefusedWithoutLookup(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("refusing a malformed token allocates %v times, want 0", n)
 	}
+}
+
+// TestTokenEndedOnEveryReplica: two doormans on one Redis: a token made
+// through one is accepted by the other as soon as the feed brings it, and
+// one ended through the other is refused by both within a second.
+func TestTokenEndedOnEveryReplica(t *testing.T) {
+	t.Parallel()
+	redis := redistest.Start(t)
+	open := func() store.Store {
+		st, err := store.Open(t.Context(), redis.URL(), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	list := "alice@example.com\n"
+	stA, stB := open(), open()
+	a := newTestDoorman(t, list, testConfig{offline: true, auth: func(c *Config) { c.Store = stA }})
+	b := newTestDoorman(t, list, testConfig{offline: true, auth: func(c *Config) { c.Store = stB }})
+	tok := makeToken(t, stA, "alice@example.com", "script", time.Hour, "")
+	made := time.Now()
+	for _, td := range []*testDoorman{a, b} {
+		waitFor(t, time.Second, "the new token known", func() bool {
+			return authWith(t, td, "", "Authorization", "Bearer "+tok, nil).StatusCode == http.StatusOK
+		})
+	}
+	t.Logf("token made through A accepted by both after %v", time.Since(made))
+	if _, err := stB.EndToken(t.Context(), "alice@example.com", tokenID(tokenHash(tok)), store.ReasonUser, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ended := time.Now()
+	for _, td := range []*testDoorman{a, b} {
+		waitFor(t, time.Second, "the ended token refused", func() bool {
+			return authWith(t, td, "", "Authorization", "Bearer "+tok, nil).StatusCode == http.StatusUnauthorized
+		})
+	}
+	t.Logf("token ended through B refused by both after %v", time.Since(ended))
 }
