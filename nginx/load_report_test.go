@@ -115,14 +115,14 @@ func (r *loadReport) printTargets(w io.Writer) {
 		return caseStats{}
 	}
 	const valid, cached = "doorman, valid cookie", "doorman + micro-cache, valid"
-	const candidate, onRedis = "candidate, valid cookie", "doorman on Redis, valid cookie"
+	const candidate, onRedis, token = "candidate, valid cookie", "doorman on Redis, valid cookie", "doorman, valid token"
 	ratio := func(mode, name string) float64 { return spreadOf(get(mode, name).ratio).median }
 	fmt.Fprintln(w, "targets:")
-	for _, name := range []string{valid, onRedis, candidate} {
+	for _, name := range []string{valid, onRedis, token, candidate} {
 		if len(get("direct", name).rps) == 0 {
 			continue // no candidate
 		}
-		who, _, _ := strings.Cut(name, ",")
+		who := strings.TrimSuffix(name, ", valid cookie")
 		printTarget(w, who+": through nginx ≥ 0.95× limit", ratio("nginx", name) >= 0.95, "%.2f×", ratio("nginx", name))
 		printTarget(w, who+": directly ≥ 0.85× limit", ratio("direct", name) >= 0.85, "%.2f×", ratio("direct", name))
 		for _, mode := range []string{"nginx", "direct"} {

@@ -1,6 +1,7 @@
 package nginx_test
 
 import (
+	"doorman/auth/store"
 	"errors"
 	"fmt"
 	"html"
@@ -272,4 +273,34 @@ func whitelistOf(n int, extra map[string][]string) string {
 		}
 	}
 	return b.String()
+}
+
+// makeToken makes a personal token of email for list in d's store, as the
+// tokens page does, and waits until d accepts it.
+func (s *loadStack) makeToken(t *testing.T, d *sidecar, email, list string) string {
+	t.Helper()
+	st, err := store.Open(t.Context(), filepath.Join(filepath.Dir(d.whitelist), "doorman.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tok, now := newDoormanToken(), time.Now()
+	err = st.CreateToken(t.Context(), store.Token{
+		ID: tokenIDOf(tok), Email: email, Name: "load", Prefix: tok[:12],
+		Lists: []string{list}, Created: now, Expires: now.Add(24 * time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "doorman accepts the new token", func() bool {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+d.addr+"/auth?list="+list, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return tok
 }

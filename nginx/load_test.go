@@ -63,6 +63,7 @@ type loadCase struct {
 	ok      bool     // every answer must be 2xx; otherwise none may be
 	sidecar *sidecar // whose CPU per request is reported
 	isLimit bool     // the reference of its mode
+	token   string   // a personal token sent as Authorization: Bearer; "" sends none
 }
 
 // loadBench is a running load stack with signed-in sessions.
@@ -76,6 +77,7 @@ type loadBench struct {
 	candidate      *sidecar // -load.candidate's doorman; usually nil
 	listed, bad    string   // Cookie headers: listedUser's session, and a tampered copy
 	listedRedis    string   // listedUser's session recorded in the Redis store
+	token          string   // a personal token of listedUser for loadList
 	unlisted       string   // unlistedUser's session
 }
 
@@ -107,6 +109,7 @@ func newLoadBench(t *testing.T, big bool) *loadBench {
 	s.startNginx(t, loadConfig{sites: sites})
 	b.listed, b.unlisted = s.signIn(t, b.doorman, listedUser, loadList), s.signIn(t, b.doorman, unlistedUser, "")
 	b.listedRedis = s.signIn(t, b.redis, listedUser, loadList)
+	b.token = s.makeToken(t, b.doorman, listedUser, loadList)
 	b.bad = tampered(b.listed)
 	return b
 }
@@ -116,25 +119,27 @@ func (b *loadBench) cases() []loadCase {
 	direct := func(c *sidecar) string { return "http://" + c.addr + "/auth?list=" + loadList }
 	s := b.stack
 	cases := []loadCase{
-		{"nginx", "limit (always 200)", s.url("/limit"), b.listed, true, b.limit, true},
-		{"nginx", "doorman, valid cookie", s.url("/doorman"), b.listed, true, b.doorman, false},
-		{"nginx", "doorman, no cookie (401)", s.url("/doorman"), "", false, b.doorman, false},
-		{"nginx", "doorman, bad cookie (401)", s.url("/doorman"), b.bad, false, b.doorman, false},
-		{"nginx", "doorman on Redis, valid cookie", s.url("/redis"), b.listedRedis, true, b.redis, false},
-		{"nginx", "doorman + micro-cache, valid", s.url("/cached"), b.listed, true, b.doorman, false},
-		{"direct", "limit (always 200)", direct(b.limit), b.listed, true, b.limit, true},
-		{"direct", "doorman, valid cookie", direct(b.doorman), b.listed, true, b.doorman, false},
-		{"direct", "doorman on Redis, valid cookie", direct(b.redis), b.listedRedis, true, b.redis, false},
-		{"direct", "doorman, bad cookie (401)", direct(b.doorman), b.bad, false, b.doorman, false},
-		{"direct", "doorman, no cookie (401)", direct(b.doorman), "", false, b.doorman, false},
+		{"nginx", "limit (always 200)", s.url("/limit"), b.listed, true, b.limit, true, ""},
+		{"nginx", "doorman, valid cookie", s.url("/doorman"), b.listed, true, b.doorman, false, ""},
+		{"nginx", "doorman, no cookie (401)", s.url("/doorman"), "", false, b.doorman, false, ""},
+		{"nginx", "doorman, bad cookie (401)", s.url("/doorman"), b.bad, false, b.doorman, false, ""},
+		{"nginx", "doorman on Redis, valid cookie", s.url("/redis"), b.listedRedis, true, b.redis, false, ""},
+		{"nginx", "doorman, valid token", s.url("/doorman"), "", true, b.doorman, false, b.token},
+		{"nginx", "doorman + micro-cache, valid", s.url("/cached"), b.listed, true, b.doorman, false, ""},
+		{"direct", "limit (always 200)", direct(b.limit), b.listed, true, b.limit, true, ""},
+		{"direct", "doorman, valid cookie", direct(b.doorman), b.listed, true, b.doorman, false, ""},
+		{"direct", "doorman on Redis, valid cookie", direct(b.redis), b.listedRedis, true, b.redis, false, ""},
+		{"direct", "doorman, valid token", direct(b.doorman), "", true, b.doorman, false, b.token},
+		{"direct", "doorman, bad cookie (401)", direct(b.doorman), b.bad, false, b.doorman, false, ""},
+		{"direct", "doorman, no cookie (401)", direct(b.doorman), "", false, b.doorman, false, ""},
 	}
 	if b.floor != nil {
-		cases = append(cases, loadCase{"direct", "idtoken floor (always 200)", direct(b.floor), b.listed, true, b.floor, false})
+		cases = append(cases, loadCase{"direct", "idtoken floor (always 200)", direct(b.floor), b.listed, true, b.floor, false, ""})
 	}
 	if c := b.candidate; c != nil {
 		cases = append(cases,
-			loadCase{"nginx", "candidate, valid cookie", s.url("/candidate"), b.listed, true, c, false},
-			loadCase{"direct", "candidate, valid cookie", direct(c), b.listed, true, c, false})
+			loadCase{"nginx", "candidate, valid cookie", s.url("/candidate"), b.listed, true, c, false, ""},
+			loadCase{"direct", "candidate, valid cookie", direct(c), b.listed, true, c, false, ""})
 	}
 	return cases
 }
@@ -162,7 +167,7 @@ func TestLoadSmoke(t *testing.T) {
 	cases := b.cases()
 	runs := make([]wrkRun, len(cases))
 	for i, c := range cases {
-		runs[i] = wrkRun{url: c.url, cookie: c.cookie, threads: 1, conns: 2, duration: time.Second}
+		runs[i] = wrkRun{url: c.url, cookie: c.cookie, token: c.token, threads: 1, conns: 2, duration: time.Second}
 	}
 	results, err := runAll(t.Context(), b.wrk, writeWrkScript(t, b.stack.dir, true), runs)
 	if err != nil {
@@ -238,7 +243,7 @@ type loadSample struct {
 // again, at most twice.
 func (b *loadBench) sample(t *testing.T, script string, c loadCase, run wrkRun) loadSample {
 	t.Helper()
-	run.url, run.cookie = c.url, c.cookie
+	run.url, run.cookie, run.token = c.url, c.cookie, c.token
 	for attempt := 1; ; attempt++ {
 		s, err := b.sampleOnce(t, script, run, c.sidecar.pid())
 		if err == nil {

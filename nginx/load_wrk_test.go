@@ -19,6 +19,7 @@ import (
 type wrkRun struct {
 	url      string
 	cookie   string // Cookie header value; "" sends none
+	token    string // a personal token sent as Authorization: Bearer; "" sends none
 	threads  int
 	conns    int
 	duration time.Duration   // whole seconds: wrk's -d takes no fractions
@@ -103,6 +104,9 @@ func runWrk(ctx context.Context, wrk, script string, r wrkRun) (wrkResult, error
 	args := []string{
 		"-t", strconv.Itoa(r.threads), "-c", strconv.Itoa(r.conns),
 		"-d", fmt.Sprintf("%ds", int(r.duration.Seconds())), "--timeout", "2s", "-s", script,
+	}
+	if r.token != "" {
+		args = append(args, "-H", "Authorization: Bearer "+r.token)
 	}
 	if r.cookie != "" {
 		args = append(args, "-H", "Cookie: "+r.cookie)
