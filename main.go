@@ -134,7 +134,7 @@ func settingsTable(o *options) settings.Table {
 // auth.CheckSettings may refuse.
 var authSettings = map[string]string{
 	"CookieName": "cookie-name", "CookieDomain": "cookie-domain", "CookieTTL": "cookie-ttl", "SessionIdle": "session-idle",
-	"RedirectDomains": "redirect-domains", "PublicURL": "public-url",
+	"RedirectDomains": "redirect-domains", "PublicURL": "public-url", "DeviceSignIn": "device-sign-in",
 }
 
 // parseOptions reads the settings from args and getenv (the flag wins),
@@ -279,7 +279,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // useDemo turns o into demo mode's: a throwaway whitelist and store in a
 // new temporary directory (returned, for removal), throwaway keys in memory,
-// the demo's accounts and cookie, loopback Host names only.
+// the demo's accounts and cookie, loopback Host names only; --public-url and
+// --device-sign-in are kept.
 func useDemo(o *options) (dir string, err error) {
 	dir, err = os.MkdirTemp("", "doorman-demo-")
 	if err != nil {
@@ -295,6 +296,9 @@ func useDemo(o *options) (dir string, err error) {
 	o.auth = auth.Config{
 		Keys: [][]byte{key}, DemoAccounts: auth.DemoEmails(),
 		CookieName: auth.DemoCookieName, CookieTTL: 8 * time.Hour, CookieSecure: false,
+		// Sign-in from a terminal may be tried in the demo too (doorman
+		// login http://127.0.0.1:5000 with --public-url of that address).
+		DeviceSignIn: o.auth.DeviceSignIn, PublicURL: o.auth.PublicURL,
 	}
 	o.server, o.metricsListen = auth.ServerConfig{LoopbackHostsOnly: true}, ""
 	return dir, nil
