@@ -42,6 +42,7 @@ func TestBrowserDeviceSignIn(t *testing.T) {
 	b.loaded(func() { b.click(demoButton("alice@demo.example")) })
 	b.navigate(m[1])
 	wantPage(t, b, "/device?code="+m[2], "en", "Approve only a code you started yourself")
+	shoot(t, b, "device")
 	b.loaded(func() { b.click(`button[value="approve"]`) })
 	wantPage(t, b, "/device", "en", "The terminal is signed in for: main.")
 	if err := <-done; err != nil {
