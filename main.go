@@ -138,7 +138,7 @@ func settingsTable(o *options) settings.Table {
 // auth.CheckSettings may refuse.
 var authSettings = map[string]string{
 	"CookieName": "cookie-name", "CookieDomain": "cookie-domain", "CookieTTL": "cookie-ttl", "SessionIdle": "session-idle", "TokenMaxTTL": "token-max-ttl",
-	"RedirectDomains": "redirect-domains", "PublicURL": "public-url",
+	"RedirectDomains": "redirect-domains", "PublicURL": "public-url", "DeviceSignIn": "device-sign-in",
 }
 
 // parseOptions reads the settings from args and getenv (the flag wins),
@@ -283,9 +283,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // useDemo turns o into demo mode's: a throwaway whitelist and store in a
 // new temporary directory (returned, for removal), its listener opened (its
-// address is the public URL, for sign-in from a terminal, which is on),
-// throwaway keys in memory,
-// the demo's accounts and cookie, loopback Host names only.
+// address is the public URL unless --public-url names another; sign-in from
+// a terminal is on), throwaway keys in memory, the demo's accounts and
+// cookie, loopback Host names only.
 func useDemo(o *options) (dir string, err error) {
 	dir, err = os.MkdirTemp("", "doorman-demo-")
 	if err != nil {
@@ -301,6 +301,7 @@ func useDemo(o *options) (dir string, err error) {
 	o.auth = auth.Config{
 		Keys: [][]byte{key}, DemoAccounts: auth.DemoEmails(),
 		CookieName: auth.DemoCookieName, CookieTTL: 8 * time.Hour, CookieSecure: false,
+		PublicURL: o.auth.PublicURL,
 	}
 	o.server, o.metricsListen = auth.ServerConfig{LoopbackHostsOnly: true}, ""
 	// Listen now, so that the address (port 0 included) is known: sign-in
@@ -309,7 +310,10 @@ func useDemo(o *options) (dir string, err error) {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("--listen: %w", err)
 	}
-	o.auth.PublicURL, o.auth.DeviceSignIn = "http://"+o.ln.Addr().String(), true
+	if o.auth.PublicURL == "" {
+		o.auth.PublicURL = "http://" + o.ln.Addr().String()
+	}
+	o.auth.DeviceSignIn = true
 	return dir, nil
 }
 

@@ -150,6 +150,9 @@ func TestDeviceTokenErrors(t *testing.T) {
 	}
 	wantPoll(t, td, denied.DeviceCode, "access_denied")
 	wantPoll(t, td, foreign.DeviceCode, "access_denied")
+	if n := strings.Count(td.logs.String(), `"msg":"device code denied"`); n != 2 {
+		t.Errorf("%d device code denied log lines, want 2:\n%s", n, td.logs.String())
+	}
 	wantPoll(t, td, "no-such-code", "invalid_grant")
 	if status, m := poll(t, td, "authorization_code", denied.DeviceCode); status != http.StatusBadRequest || m["error"] != "unsupported_grant_type" {
 		t.Errorf("poll with another grant type = %d %v, want 400 unsupported_grant_type", status, m)

@@ -157,7 +157,11 @@ func (h *Handler) deviceDecide(c echo.Context) error {
 		p.Device.Wrong = true
 		return c.Render(http.StatusNotFound, "device.html", p)
 	}
-	h.logger.Info("device code "+string(d.Status), "email", email, "lists", d.Granted, "ip", d.IP)
+	if d.Status == store.DeviceApproved {
+		h.logger.Info("device code approved", "email", email, "lists", d.Granted, "ip", d.IP)
+	} else {
+		h.logger.Info("device code denied", "email", email, "asked", d.Lists, "ip", d.IP)
+	}
 	p.Device = &DevicePage{Decided: string(d.Status), Name: d.Name, Lists: d.Lists, Approved: d.Granted}
 	return c.Render(http.StatusOK, "device.html", p)
 }
