@@ -130,6 +130,46 @@ func TestBrowserSessions(t *testing.T) {
 	}
 }
 
+// TestBrowserTokens: in Chromium, alice makes a token on the tokens page
+// (a same-origin form POST passes the Origin and CSRF checks), sees it
+// once, finds it listed by its first 12 characters, and ends it.
+func TestBrowserTokens(t *testing.T) {
+	b := startChromium(t, screenshotWidth, screenshotHeight)
+	d := startDemo(t, nil)
+	b.acceptLanguage("en-US,en;q=0.9")
+	b.navigate(d.URL + "/login")
+	b.loaded(func() { b.click(demoButton("alice@demo.example")) })
+	wantPage(t, b, "/", "en", "Signed in as alice@demo.example.")
+	b.loaded(func() { b.click(`a[href="/tokens"]`) })
+	wantPage(t, b, "/tokens", "en", "Make a token")
+	b.eval(`document.querySelector("#token-name").value = "notebook"`)
+	b.click(`input[name="list"][value="gpt4"]`)
+	b.loaded(func() { b.click(`form[action="/tokens"] button`) })
+	wantPage(t, b, "/tokens", "en", "Copy it now")
+	token := b.eval(`document.querySelector("#token").value`)
+	if len(token) != 46 || !strings.HasPrefix(token, "doorman_") || !strings.Contains(b.text(), "OPENAI_API_KEY="+token) {
+		t.Fatalf("the new token reads %q, want doorman_ and 38 more, in the examples:\n%s", token, b.text())
+	}
+	shootWhole(t, b, "token-made-en")
+	for _, l := range []struct{ accept, tag, title string }{
+		{"zh-CN,zh;q=0.9", "zh-CN", "您的令牌"}, {"ko-KR,ko;q=0.9", "ko", "내 토큰"}, {"en-US,en;q=0.9", "en", "Your tokens"},
+	} {
+		b.acceptLanguage(l.accept)
+		b.navigate(d.URL + "/tokens")
+		wantPage(t, b, "/tokens", l.tag, l.title)
+		if text := b.text(); strings.Contains(text, token) || !strings.Contains(text, token[:12]+"…") || !strings.Contains(text, "notebook") {
+			t.Errorf("the tokens page in %s: want notebook listed by its first 12 characters only:\n%s", l.tag, text)
+		}
+		shootWhole(t, b, "tokens-"+l.tag)
+	}
+	checkNarrow(t, b, 360)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("the tokens pages logged errors (CSP violations?):\n%s", strings.Join(errs, "\n"))
+	}
+	b.loaded(func() { b.click(`form[action="/tokens/end"] button`) })
+	wantPage(t, b, "/tokens", "en", "No live tokens.")
+}
+
 // wantSessionRows checks the sessions page lists alice's two sessions, the
 // program's first (it signed in first), and marks only the browser's as
 // this one, with the words current.

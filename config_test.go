@@ -103,6 +103,8 @@ func TestFlagErrorsNameTheSettingAndHelp(t *testing.T) {
 	}{
 		{"duration in days", []string{"--cookie-ttl=7d"}, nil, []string{"--cookie-ttl (DOORMAN_COOKIE_TTL)", `"7d"`, "168h"}},
 		{"duration from env", nil, map[string]string{"DOORMAN_COOKIE_TTL": "7x"}, []string{"DOORMAN_COOKIE_TTL", `"7x"`, "168h"}},
+		{"token lifetime in days", nil, map[string]string{"DOORMAN_TOKEN_MAX_TTL": "90d"}, []string{"DOORMAN_TOKEN_MAX_TTL", `"90d"`}},
+		{"token lifetime under a day", []string{"--token-max-ttl=12h"}, nil, []string{"--token-max-ttl (DOORMAN_TOKEN_MAX_TTL)", "at least 24h"}},
 		{"bool", []string{"--cookie-secure=maybe"}, nil, []string{"--cookie-secure (DOORMAN_COOKIE_SECURE)", `"maybe"`, "true or false"}},
 		{"unknown flag", []string{"--nope"}, nil, []string{"--nope", "doorman --help"}},
 		{"unknown flag with value", []string{"--cookie-ttl=1h", "--client-idd=y"}, nil, []string{"--client-idd", "doorman --help"}},

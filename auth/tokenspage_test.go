@@ -15,6 +15,7 @@ import (
 	"doorman/auth/admin"
 	"doorman/auth/store"
 	"doorman/auth/store/redistest"
+	"doorman/templates"
 )
 
 // tokenRE matches a personal token on a page.
@@ -383,4 +384,29 @@ func TestRevokeEndsTokens(t *testing.T) {
 		t.Fatalf("doorman revoke alice = %v, %q; want 1 token ended", err, out.String())
 	}
 	waitFor(t, time.Second, "the revoked token refused", func() bool { c, _ := authReply(t, td, "/auth?list=gpt4", bearer); return c == http.StatusUnauthorized })
+}
+
+// TestRenderTokenPages renders the tokens page and a new token's page in
+// every language with sample data: a token's name, which its owner chose,
+// is escaped wherever it lands.
+func TestRenderTokenPages(t *testing.T) {
+	t.Parallel()
+	pages := mustPages(t)
+	made := time.Date(2026, 5, 3, 23, 7, 42, 0, time.UTC)
+	rows := []TokenRow{{ID: `i"d`, Name: "<script>alert(1)</script>", Prefix: "doorman_Ab12", Lists: []string{"", "gpt4"}, Created: made, Expires: made.Add(time.Hour)}}
+	for _, lang := range templates.Languages() {
+		for name, page := range map[string]Page{
+			"tokens.html":    {Email: "a@example.com", Lists: []string{"", "gpt4"}, Tokens: rows, TokenForm: &TokenForm{Days: 90, MaxDays: 365, Error: "tokens.error.bad_name"}},
+			"tokenmade.html": {Email: "a@example.com", NewToken: &NewToken{Token: "doorman_x", Name: `"><b>`, Lists: []string{""}, Expires: made, Site: "https://app.example.com", OpenAIBase: "https://api.example.com/v1"}},
+			"sessions.html":  {Email: "a@example.com", Tokens: rows},
+		} {
+			var b strings.Builder
+			if err := pages.ExecuteTemplate(&b, name, view{Page: page, Lang: lang}); err != nil {
+				t.Errorf("%s in %s: %v", name, lang.Tag, err)
+			}
+			if body := b.String(); strings.Contains(body, "<script>alert") || strings.Contains(body, `"><b>`) {
+				t.Errorf("%s in %s shows a token's name unescaped:\n%s", name, lang.Tag, body)
+			}
+		}
+	}
 }
