@@ -157,11 +157,7 @@ func TestBudgetExact(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
 	open := func() store.Store {
-		st, err := store.Open(t.Context(), redis.URL(), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := openStore(t, redis.URL(), store.Options{})
 		return st
 	}
 	list := "[gpt4]\nbudget 25/day\nalice@example.com\n"
@@ -198,11 +194,7 @@ func TestBudgetStoreDown(t *testing.T) {
 	t.Parallel()
 	for _, failOpen := range []bool{false, true} {
 		redis := redistest.Start(t)
-		st, err := store.Open(t.Context(), redis.URL(), store.Options{Timeout: 300 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := openStore(t, redis.URL(), store.Options{Timeout: 300 * time.Millisecond})
 		td := budgetDoorman(t, budgetList, st, nil, func(c *Config) { c.BudgetFailOpen = failOpen })
 		alice, bob := mintSession(t, td.h, "alice@example.com"), mintSession(t, td.h, "bob@example.com")
 		redis.Kill(t)

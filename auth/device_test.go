@@ -276,11 +276,7 @@ func TestDeviceOffAndSignedOut(t *testing.T) {
 func TestDeviceStoreDown(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
-	st, err := store.Open(t.Context(), redis.URL(), store.Options{Timeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, redis.URL(), store.Options{Timeout: 300 * time.Millisecond})
 	var skew atomic.Int64
 	td := deviceDoorman(t, &skew, func(c *Config) { c.Store = st })
 	a := askCode(t, td, url.Values{"list": {""}})
@@ -304,11 +300,7 @@ func TestDeviceReplicas(t *testing.T) {
 	var skew atomic.Int64
 	var ds [3]*testDoorman
 	for i := range ds {
-		st, err := store.Open(t.Context(), redis.URL(), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := openStore(t, redis.URL(), store.Options{})
 		ds[i] = deviceDoorman(t, &skew, func(c *Config) { c.Store = st })
 	}
 	a := askCode(t, ds[0], url.Values{"list": {"gpt4"}, "name": {"ci"}})

@@ -49,11 +49,7 @@ func TestLogoutEndsEveryCopy(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "doorman.db")
 	open := func() store.Store {
-		st, err := store.Open(t.Context(), path, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := openStore(t, path, store.Options{})
 		return st
 	}
 	list := "alice@example.com\n"
@@ -266,11 +262,7 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "doorman.db")
 	start := func() *testDoorman {
-		st, err := store.Open(t.Context(), path, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := openStore(t, path, store.Options{})
 		return newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, auth: func(c *Config) { c.Store = st }})
 	}
 	first := start()
@@ -292,11 +284,7 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 func TestStoreDownChangesNothing(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
-	st, err := store.Open(t.Context(), redis.URL(), store.Options{Timeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, redis.URL(), store.Options{Timeout: 300 * time.Millisecond})
 	td := newTestDoorman(t, "alice@example.com\n", testConfig{auth: func(c *Config) { c.Store = st }})
 	alice := td.session(t, "alice@example.com")
 	redis.Kill(t)

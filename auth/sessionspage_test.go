@@ -134,11 +134,7 @@ func TestSessionsPageLinks(t *testing.T) {
 func TestStoreDownPage(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
-	st, err := store.Open(t.Context(), redis.URL(), store.Options{DialTimeout: 200 * time.Millisecond, Timeout: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, redis.URL(), store.Options{DialTimeout: 200 * time.Millisecond, Timeout: 200 * time.Millisecond})
 	td := newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, auth: func(c *Config) { c.Store = st }})
 	alice := mintSession(t, td.h, "alice@example.com")
 	redis.Kill(t)

@@ -13,7 +13,14 @@ import (
 // when the test ends.
 func testStore(t testing.TB) store.Store {
 	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "doorman.db"), store.Options{})
+	return openStore(t, filepath.Join(t.TempDir(), "doorman.db"), store.Options{})
+}
+
+// openStore opens the store at dsn (a SQLite file or a redis:// URL),
+// closed when the test ends.
+func openStore(t testing.TB, dsn string, o store.Options) store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), dsn, o)
 	if err != nil {
 		t.Fatal(err)
 	}

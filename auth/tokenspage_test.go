@@ -249,11 +249,7 @@ func TestTokenPostsNeedCSRF(t *testing.T) {
 func TestTokensStoreDown(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
-	st, err := store.Open(t.Context(), redis.URL(), store.Options{DialTimeout: 200 * time.Millisecond, Timeout: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, redis.URL(), store.Options{DialTimeout: 200 * time.Millisecond, Timeout: 200 * time.Millisecond})
 	td := newTestDoorman(t, twoLists, testConfig{offline: true, auth: func(c *Config) { c.Store = st }})
 	alice := mintSession(t, td.h, "alice@example.com")
 	tok := makeToken(t, st, "alice@example.com", "ci", time.Hour, "gpt4")
@@ -370,11 +366,7 @@ func TestExampleDomain(t *testing.T) {
 func TestRevokeEndsTokens(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "doorman.db")
-	st, err := store.Open(t.Context(), path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, path, store.Options{})
 	td := newTestDoorman(t, twoLists, testConfig{offline: true, auth: func(c *Config) { c.Store = st }})
 	tok := makeToken(t, st, "alice@example.com", "ci", time.Hour, "gpt4")
 	bearer := http.Header{"Authorization": {"Bearer " + tok}}

@@ -48,11 +48,7 @@ func authWith(t *testing.T, td *testDoorman, list, name, value string, cookie *h
 func TestTokenAuth(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "doorman.db")
-	st, err := store.Open(t.Context(), path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, path, store.Options{})
 	list := "alice@example.com\nbob@example.com\n[gpt4]\nalice@example.com\n"
 	td := newTestDoorman(t, list, testConfig{offline: true, auth: func(c *Config) { c.Store = st }})
 	alice := mintSession(t, td.h, "alice@example.com")
@@ -128,11 +124,7 @@ func TestTokenEndedOnEveryReplica(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
 	open := func() store.Store {
-		st, err := store.Open(t.Context(), redis.URL(), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := openStore(t, redis.URL(), store.Options{})
 		return st
 	}
 	list := "alice@example.com\n"
