@@ -156,10 +156,7 @@ func TestBudgetNotSignedIn(t *testing.T) {
 func TestBudgetExact(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
-	open := func() store.Store {
-		st := openStore(t, redis.URL(), store.Options{})
-		return st
-	}
+	open := func() store.Store { return openStore(t, redis.URL(), store.Options{}) }
 	list := "[gpt4]\nbudget 25/day\nalice@example.com\n"
 	a, b := budgetDoorman(t, list, open(), nil, nil), budgetDoorman(t, list, open(), nil, nil)
 	alice := mintSession(t, a.h, "alice@example.com")

@@ -48,10 +48,7 @@ func postForm(t *testing.T, td *testDoorman, path, origin string, form url.Value
 func TestLogoutEndsEveryCopy(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "doorman.db")
-	open := func() store.Store {
-		st := openStore(t, path, store.Options{})
-		return st
-	}
+	open := func() store.Store { return openStore(t, path, store.Options{}) }
 	list := "alice@example.com\n"
 	a := newTestDoorman(t, list, testConfig{auth: func(c *Config) { c.Store = open() }})
 	b := newTestDoorman(t, list, testConfig{offline: true, auth: func(c *Config) { c.Store = open() }})

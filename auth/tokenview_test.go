@@ -123,10 +123,7 @@ func TestTokenRefusedWithoutLookup(t *testing.T) {
 func TestTokenEndedOnEveryReplica(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
-	open := func() store.Store {
-		st := openStore(t, redis.URL(), store.Options{})
-		return st
-	}
+	open := func() store.Store { return openStore(t, redis.URL(), store.Options{}) }
 	list := "alice@example.com\n"
 	stA, stB := open(), open()
 	a := newTestDoorman(t, list, testConfig{offline: true, auth: func(c *Config) { c.Store = stA }})
