@@ -64,10 +64,14 @@ func (t Token) prepareUnowned() (Token, error) {
 	return t, nil
 }
 
-// validEmail checks an owner's or approver's email: 1 to 320 bytes.
+// validEmail checks an owner's or approver's email: 1 to 320 bytes of
+// valid UTF-8, which the change feed's JSON carries unchanged.
 func validEmail(email string) error {
 	if email == "" || len(email) > maxEmailLen {
 		return fmt.Errorf("email of %d bytes, want 1 to %d", len(email), maxEmailLen)
+	}
+	if !utf8.ValidString(email) {
+		return fmt.Errorf("email %q is not valid UTF-8", email)
 	}
 	return nil
 }
