@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -118,6 +119,9 @@ func toDevice(v any, err error) (DeviceCode, error) {
 	granted, err2 := decodeLists(f[10])
 	ms, err3 := replyMillis(f[0], f[5], f[6], f[11])
 	interval, err4 := strconv.ParseInt(f[7], 10, 64)
+	if err4 == nil && (interval < 0 || interval > math.MaxInt64/int64(time.Millisecond)) {
+		err4 = fmt.Errorf("interval of %d ms out of range", interval)
+	}
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return DeviceCode{}, fmt.Errorf("device code %s: %w", f[0], err)
 	}
