@@ -33,12 +33,20 @@ func TestParseUserCode(t *testing.T) {
 	}
 }
 
+// FuzzParseUserCode checks that parseUserCode accepts exactly the codes
+// of at most 32 bytes that are 8 letters of UserCodeAlphabet, in either
+// case, among dashes and spaces, and keeps them in one spelling.
 func FuzzParseUserCode(f *testing.F) {
 	for _, tt := range userCodeTests {
 		f.Add(tt.in)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		code, err := parseUserCode(s)
+		letters := strings.Map(keepLetter, asciiUpper(s))
+		want := len(s) <= 32 && len(letters) == userCodeLen && strings.Trim(letters, UserCodeAlphabet) == ""
+		if (err == nil) != want {
+			t.Fatalf("parseUserCode(%q) = %q, %v; want ok %v", s, code, err, want)
+		}
 		if err != nil {
 			return
 		}
@@ -54,6 +62,16 @@ func FuzzParseUserCode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// asciiUpper folds ASCII letters only, independently of the code under test.
+func asciiUpper(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - 32
+		}
+		return r
+	}, s)
 }
 
 // keepLetter drops dashes and spaces.

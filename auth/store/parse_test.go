@@ -33,16 +33,16 @@ func TestValidID(t *testing.T) {
 	}
 }
 
+// FuzzValidID checks that validID accepts exactly the ids of 1 to 64
+// characters of [A-Za-z0-9_-].
 func FuzzValidID(f *testing.F) {
 	for _, tt := range idTests {
 		f.Add(tt.id)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
-		if validID(id) != nil {
-			return
-		}
-		if len(id) < 1 || len(id) > 64 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
-			t.Errorf("validID(%q) = nil, want an error", id)
+		want := len(id) >= 1 && len(id) <= 64 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == ""
+		if err := validID(id); (err == nil) != want {
+			t.Errorf("validID(%q) = %v, want ok %v", id, err, want)
 		}
 	})
 }
