@@ -14,32 +14,35 @@ import (
 	"doorman/whitelist"
 )
 
+// authQueryTests are parseAuthQuery's cases; FuzzParseAuthQuery seeds
+// from them too.
+var authQueryTests = []struct {
+	query, list string
+	cost        int64
+	set, bad    bool
+}{
+	{"", "", 0, false, false},
+	{"list=gpt4", "gpt4", 0, false, false},
+	{"list=gpt4&cost=1", "gpt4", 1, true, false},
+	{"cost=1000&list=gpt4", "gpt4", 1000, true, false},
+	{"cost=7", "", 7, true, false},
+	{"list=a&list=b&cost=2", "a", 2, true, false},
+	{"cost=1001", "", 0, true, true},
+	{"cost=0", "", 0, true, true},
+	{"cost=01", "", 0, true, true},
+	{"cost=+1", "", 0, true, true},
+	{"cost=-1", "", 0, true, true},
+	{"cost=", "", 0, true, true},
+	{"cost", "", 0, true, true},
+	{"cost=1&cost=1", "", 0, true, true},
+	{"cost=1e3", "", 0, true, true},
+	{"cost=%31", "", 0, true, true},
+	{"cost=99999999999999999999", "", 0, true, true},
+	{"costly=1", "", 0, false, false},
+}
+
 func TestParseAuthQuery(t *testing.T) {
-	tests := []struct {
-		query, list string
-		cost        int64
-		set, bad    bool
-	}{
-		{"", "", 0, false, false},
-		{"list=gpt4", "gpt4", 0, false, false},
-		{"list=gpt4&cost=1", "gpt4", 1, true, false},
-		{"cost=1000&list=gpt4", "gpt4", 1000, true, false},
-		{"cost=7", "", 7, true, false},
-		{"list=a&list=b&cost=2", "a", 2, true, false},
-		{"cost=1001", "", 0, true, true},
-		{"cost=0", "", 0, true, true},
-		{"cost=01", "", 0, true, true},
-		{"cost=+1", "", 0, true, true},
-		{"cost=-1", "", 0, true, true},
-		{"cost=", "", 0, true, true},
-		{"cost", "", 0, true, true},
-		{"cost=1&cost=1", "", 0, true, true},
-		{"cost=1e3", "", 0, true, true},
-		{"cost=%31", "", 0, true, true},
-		{"cost=99999999999999999999", "", 0, true, true},
-		{"costly=1", "", 0, false, false},
-	}
-	for _, tt := range tests {
+	for _, tt := range authQueryTests {
 		q := parseAuthQuery(tt.query)
 		if q.list != tt.list || q.costSet != tt.set || q.costBad != tt.bad || !q.costBad && q.cost != tt.cost {
 			t.Errorf("parseAuthQuery(%q) = %+v, want list %q cost %d set %v bad %v", tt.query, q, tt.list, tt.cost, tt.set, tt.bad)
@@ -48,6 +51,42 @@ func TestParseAuthQuery(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { parseAuthQuery("list=gpt4&cost=12") }); n != 0 {
 		t.Errorf("parseAuthQuery allocates %v times, want 0", n)
 	}
+}
+
+// FuzzParseAuthQuery checks parseAuthQuery against the README's rule,
+// restated over strings.Split: list is the first "list=" value, raw; a
+// check is counted when "cost" is given, and its cost is refused unless
+// given once as 1 to 1000 in decimal without sign or leading zero. It also
+// checks that a list name is well-formed exactly when the store could
+// keep it.
+func FuzzParseAuthQuery(f *testing.F) {
+	for _, tt := range authQueryTests {
+		f.Add(tt.query)
+	}
+	f.Add("list=gpt%34&cost=5&list=b")
+	f.Add("&&cost=1000&&")
+	f.Fuzz(func(t *testing.T, query string) {
+		q := parseAuthQuery(query)
+		list, listSet, costs := "", false, []string(nil)
+		for _, kv := range strings.Split(query, "&") {
+			if v, ok := strings.CutPrefix(kv, "list="); ok && !listSet {
+				list, listSet = v, true
+			}
+			if name, v, _ := strings.Cut(kv, "="); name == "cost" {
+				costs = append(costs, v)
+			}
+		}
+		n, err := strconv.Atoi(strings.Join(costs, "&"))
+		good := len(costs) == 1 && err == nil && n >= 1 && n <= 1000 && strconv.Itoa(n) == costs[0]
+		if q.list != list || q.costSet != (len(costs) > 0) || q.costBad != (len(costs) > 0 && !good) || good && q.cost != int64(n) ||
+			len(costs) > 0 && q.costRaw != costs[len(costs)-1] {
+			t.Fatalf("parseAuthQuery(%q) = %+v; want list %q, costs %q", query, q, list, costs)
+		}
+		const listBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+		if want := len(list) >= 1 && len(list) <= 64 && strings.Trim(list, listBytes) == ""; validListName(list) != want {
+			t.Fatalf("validListName(%q) = %v, want %v", list, !want, want)
+		}
+	})
 }
 
 // budgetDoorman serves a whitelist with budgets over st, on a clock.
