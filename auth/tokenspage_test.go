@@ -8,9 +8,13 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"doorman/auth/admin"
 	"doorman/auth/store"
@@ -324,28 +328,91 @@ func TestTokensPageLinks(t *testing.T) {
 	}
 }
 
+// tokenFormTests are parseTokenForm's cases for a visitor on the main
+// list and gpt4, with tokens of up to 365 days; FuzzParseTokenForm seeds
+// from them too.
+var tokenFormTests = []struct {
+	name string
+	form url.Values
+	want error
+}{
+	{"main list", url.Values{"name": {"x"}, "list": {""}, "days": {"1"}}, nil},
+	{"both, the most days", url.Values{"name": {strings.Repeat("한", 64)}, "list": {"", "gpt4"}, "days": {"365"}}, nil},
+	{"spaces around the name", url.Values{"name": {"  ci  "}, "list": {"gpt4"}, "days": {"7"}}, nil},
+	{"65 characters", url.Values{"name": {strings.Repeat("a", 65)}, "list": {"gpt4"}, "days": {"7"}}, errTokenName},
+	{"a tab", url.Values{"name": {"a\tb"}, "list": {"gpt4"}, "days": {"7"}}, errTokenName},
+	{"not theirs", url.Values{"name": {"x"}, "list": {"other"}, "days": {"7"}}, errTokenLists},
+	{"366 days", url.Values{"name": {"x"}, "list": {"gpt4"}, "days": {"366"}}, errTokenDays},
+	{"days with spaces", url.Values{"name": {"x"}, "list": {"gpt4"}, "days": {" 7"}}, errTokenDays},
+}
+
 func TestParseTokenForm(t *testing.T) {
 	t.Parallel()
-	theirs := []string{"", "gpt4"}
-	tests := []struct {
-		name string
-		form url.Values
-		want error
-	}{
-		{"main list", url.Values{"name": {"x"}, "list": {""}, "days": {"1"}}, nil},
-		{"both, the most days", url.Values{"name": {strings.Repeat("한", 64)}, "list": {"", "gpt4"}, "days": {"365"}}, nil},
-		{"spaces around the name", url.Values{"name": {"  ci  "}, "list": {"gpt4"}, "days": {"7"}}, nil},
-		{"65 characters", url.Values{"name": {strings.Repeat("a", 65)}, "list": {"gpt4"}, "days": {"7"}}, errTokenName},
-		{"a tab", url.Values{"name": {"a\tb"}, "list": {"gpt4"}, "days": {"7"}}, errTokenName},
-		{"not theirs", url.Values{"name": {"x"}, "list": {"other"}, "days": {"7"}}, errTokenLists},
-		{"366 days", url.Values{"name": {"x"}, "list": {"gpt4"}, "days": {"366"}}, errTokenDays},
-		{"days with spaces", url.Values{"name": {"x"}, "list": {"gpt4"}, "days": {" 7"}}, errTokenDays},
-	}
-	for _, tt := range tests {
-		if _, err := parseTokenForm(tt.form, theirs, 365); err != tt.want {
+	for _, tt := range tokenFormTests {
+		if _, err := parseTokenForm(tt.form, []string{"", "gpt4"}, 365); err != tt.want {
 			t.Errorf("%s: parseTokenForm = %v, want %v", tt.name, err, tt.want)
 		}
 	}
+}
+
+// FuzzParseTokenForm checks parseTokenForm against the rule restated: a
+// name of 1 to 64 printable characters once trimmed, at least one list
+// and only the visitor's, 1 to maxDays days in decimal digits; refused
+// for the first of these that fails. A form it accepts makes a token that
+// a real SQLite store accepts too, as POST /tokens makes it: an accepted
+// form is never a 500.
+func FuzzParseTokenForm(f *testing.F) {
+	for _, tt := range tokenFormTests {
+		f.Add(tt.form.Encode(), uint16(365))
+	}
+	f.Add("name=%E2%80%8B&list=&days=1", uint16(1))
+	f.Add("name=+x+&list=gpt4&list=gpt4&days=0001", uint16(0))
+	f.Add("name=x&list=a.b&days=99999999999999999999", uint16(65535))
+	theirs := []string{"", "gpt4", "a.b"}
+	st := testStore(f)
+	f.Fuzz(func(t *testing.T, raw string, maxDays uint16) {
+		form, _ := url.ParseQuery(raw) // what a bad pair leaves
+		req, err := parseTokenForm(form, theirs, int(maxDays))
+		if want := tokenFormRefusal(form, theirs, int(maxDays)); err != want {
+			t.Fatalf("parseTokenForm(%q, %d) = %v, want %v", raw, maxDays, err, want)
+		}
+		if err != nil {
+			return
+		}
+		if req.name != strings.TrimSpace(form.Get("name")) || !slices.Equal(req.lists, form["list"]) || strconv.Itoa(req.days) != strings.TrimLeft(form.Get("days"), "0") {
+			t.Fatalf("parseTokenForm(%q) = %+v", raw, req)
+		}
+		tok, now := newPersonalToken(), time.Now()
+		err = st.CreateToken(t.Context(), store.Token{ID: tokenID(tokenHash(tok)), Email: "alice@example.com", Name: req.name,
+			Prefix: tok[:tokenShown], Lists: req.lists, Created: now, Expires: now.Add(time.Duration(req.days) * 24 * time.Hour)})
+		if err != nil {
+			t.Fatalf("CreateToken() of the form %q = %v, want it stored", raw, err)
+		}
+	})
+}
+
+// tokenFormRefusal is why the token form is refused, restated for
+// FuzzParseTokenForm; nil when it is not.
+func tokenFormRefusal(form url.Values, theirs []string, maxDays int) error {
+	name := strings.TrimSpace(form.Get("name"))
+	if n := len([]rune(name)); !utf8.ValidString(name) || n < 1 || n > 64 || strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return errTokenName
+	}
+	lists := form["list"]
+	for _, l := range lists {
+		if !slices.Contains(theirs, l) {
+			return errTokenLists
+		}
+	}
+	if len(lists) == 0 {
+		return errTokenLists
+	}
+	days := form.Get("days")
+	n, err := strconv.ParseUint(days, 10, 32)
+	if err != nil || n < 1 || n > uint64(maxDays) {
+		return errTokenDays
+	}
+	return nil
 }
 
 func TestExampleDomain(t *testing.T) {
