@@ -54,22 +54,35 @@ func TestPersonalTokenFormat(t *testing.T) {
 	}
 }
 
-// FuzzWellFormedToken: no input panics, and whatever is accepted has the
-// shape: 46 characters, the prefix, base62, and a checksum that holds.
+// FuzzWellFormedToken: no input panics, and a token is accepted exactly
+// when it has the shape: 46 characters, the prefix, 32 base62 characters
+// and their checksum. Any 32 base62 characters with their checksum make
+// one.
 func FuzzWellFormedToken(f *testing.F) {
 	f.Add(newPersonalToken())
 	f.Add("doorman_0123456789ABCDEFGHIJKLMNOPQRSTUV000000")
 	f.Add("")
 	f.Add("doorman_")
+	f.Add("doorman_00000000000000000000000000000000" + "2wjyrI") // all zeros, and their checksum
 	f.Fuzz(func(t *testing.T, s string) {
-		if !wellFormedToken(s) {
-			return
+		want := len(s) == 46 && s[:8] == "doorman_" && strings.Trim(s[8:40], base62) == "" && s[40:] == checksumOf(s[8:40])
+		if wellFormedToken(s) != want {
+			t.Fatalf("wellFormedToken(%q) = %v, want %v", s, !want, want)
 		}
-		body := s[8:40]
-		var want [6]byte
-		putChecksum(want[:], crc32.ChecksumIEEE([]byte(body)))
-		if len(s) != 46 || s[:8] != "doorman_" || s[40:] != string(want[:]) {
-			t.Fatalf("wellFormedToken(%q) = true for a token of the wrong shape", s)
+		body := []byte(strings.Repeat("0", 32))
+		for i := 0; i < len(s) && i < len(body); i++ {
+			body[i] = base62[s[i]%62]
+		}
+		if made := "doorman_" + string(body) + checksumOf(string(body)); !wellFormedToken(made) {
+			t.Fatalf("wellFormedToken(%q) = false for a token made of %q", made, s)
 		}
 	})
+}
+
+// checksumOf is body's checksum as a token ends with it, worked out with
+// hash/crc32 rather than the code under test's own CRC.
+func checksumOf(body string) string {
+	var sum [6]byte
+	putChecksum(sum[:], crc32.ChecksumIEEE([]byte(body)))
+	return string(sum[:])
 }

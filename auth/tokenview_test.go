@@ -3,6 +3,8 @@ package auth
 import (
 	"net/http"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,4 +148,43 @@ func TestTokenEndedOnEveryReplica(t *testing.T) {
 		})
 	}
 	t.Logf("token ended through B refused by both after %v", time.Since(ended))
+}
+
+// bearerPattern is the README's rule for a doorman token in a header,
+// restated for FuzzBearerToken: the scheme Bearer in any case, one space,
+// then the token after any more spaces.
+var bearerPattern = regexp.MustCompile(`(?s)^(?i:bearer) ( *doorman_.*)$`)
+
+// FuzzBearerToken checks that bearerToken finds the first Authorization,
+// then Proxy-Authorization, value that carries a doorman token by the
+// rule restated, and only such a one; values are the fuzzer's strings cut
+// at newlines.
+func FuzzBearerToken(f *testing.F) {
+	tok := newPersonalToken()
+	for _, seed := range [][2]string{
+		{"Bearer " + tok, ""}, {"", "bearer " + tok}, {"Bearer sk-proj-abc", "Bearer " + tok},
+		{"BEARER   " + tok + " \t", ""}, {"Basic YTpi\nBearer doorman_x", ""}, {"Bearer\tdoorman_x", ""},
+		{"Bearerdoorman_x", ""}, {"Token " + tok, ""}, {"Bearer " + tok + " " + tok, ""}, {"Bearer ", " "},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, auth, proxy string) {
+		r := &http.Request{Header: http.Header{}}
+		var want string
+		found := false
+		for _, h := range [2][2]string{{"Authorization", auth}, {"Proxy-Authorization", proxy}} {
+			if h[1] == "" {
+				continue
+			}
+			r.Header[h[0]] = strings.Split(h[1], "\n")
+			for _, v := range r.Header[h[0]] {
+				if m := bearerPattern.FindStringSubmatch(v); m != nil && !found {
+					want, found = strings.TrimSpace(m[1]), true
+				}
+			}
+		}
+		if got, ok := bearerToken(r); got != want || ok != found {
+			t.Fatalf("bearerToken(%q, %q) = %q, %v; want %q, %v", auth, proxy, got, ok, want, found)
+		}
+	})
 }
