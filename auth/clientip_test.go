@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -128,4 +129,43 @@ func TestClientIPTrust(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzClientIP checks the address doorman records for a session or a
+// device code: the TCP peer, or the last address of the header's last
+// value when the peer is one the trust allows and that is an address.
+// Either way it fits the store (at most 64 bytes) and is never empty.
+func FuzzClientIP(f *testing.F) {
+	loopback, other := []byte{127, 0, 0, 1}, []byte{198, 51, 100, 7}
+	f.Add(loopback, "203.0.113.9", false)
+	f.Add(loopback, "10.0.0.1, 203.0.113.9", false)
+	f.Add(loopback, "forged\n 2001:db8::9 ", false)
+	f.Add(loopback, "203.0.113.9\nnot-an-ip", false)
+	f.Add(other, "203.0.113.9", false)
+	f.Add(other, "0000:0000:0000:0000:0000:ffff:255.255.255.255", true)
+	f.Add(netip.IPv6Loopback().AsSlice(), "fe80::1%eth0", true)
+	f.Add([]byte{}, ",", true)
+	f.Fuzz(func(t *testing.T, peer []byte, header string, anyPeer bool) {
+		addr, ok := netip.AddrFromSlice(peer)
+		if !ok {
+			addr = netip.AddrFrom4([4]byte(append(peer, 0, 0, 0, 0)[:4]))
+		}
+		r := httptest.NewRequest(http.MethodGet, "/login", nil)
+		r.RemoteAddr = netip.AddrPortFrom(addr, 4000).String()
+		if header != "" {
+			r.Header["X-Real-Ip"] = strings.Split(header, "\n")
+		}
+		got, direct := clientIP(IPTrust{Header: "X-Real-IP", AnyPeer: anyPeer})(r), addr.String()
+		last := header[strings.LastIndexAny(header, ",\n")+1:]
+		want := direct
+		if ip := strings.TrimSpace(last); (anyPeer || addr.Unmap().IsLoopback()) && net.ParseIP(ip) != nil {
+			want = ip
+		}
+		if got != want || got == "" || len(got) > 64 {
+			t.Fatalf("clientIP(peer %s, X-Real-IP %q, any peer %v) = %q, want %q", addr, header, anyPeer, got, want)
+		}
+		if none := clientIP(IPTrust{})(r); none != direct {
+			t.Fatalf("clientIP without a header to trust = %q, want the peer %q", none, direct)
+		}
+	})
 }
