@@ -96,13 +96,14 @@ func run(ctx context.Context, args []string, e env) error {
 }
 
 // parseURL checks a doorman URL and returns it as the credentials file
-// keys it: scheme and host in lower case, no trailing slash.
+// keys it: scheme and host in lower case, the path still escaped (so that
+// an escaped '?' or '#' stays in the path), no trailing slash.
 func parseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("%q is not a doorman URL like https://auth.example.com", raw)
 	}
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + strings.TrimRight(u.Path, "/"), nil
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
 // oneLine returns err with its message on one line.
