@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // grantType is RFC 8628's grant type for polling.
@@ -121,6 +122,9 @@ func askCode(ctx context.Context, client *http.Client, server string, lists []st
 	}
 	if a.VerificationURIComplete == "" {
 		a.VerificationURIComplete = a.VerificationURI
+	}
+	if strings.ContainsFunc(a.UserCode+a.VerificationURIComplete, unicode.IsControl) {
+		return a, fmt.Errorf("%s answered a sign-in code or URL with control characters, which are not printed", server)
 	}
 	return a, nil
 }
