@@ -71,8 +71,37 @@ func fuzzRecords(f *testing.F, st Store) {
 		d := DeviceCode{ID: rt.newID(), UserCode: rt.newUserCode(), Name: name, Lists: splitLists(lists), IP: ip,
 			Created: created, Expires: now.Add(10 * time.Minute), Interval: 5 * time.Second}
 		rt.device(t, d, email, ago%2 == 0, now)
+		rt.unknown(t, email, name, now)
 	})
 }
+
+// unknown checks that the string s, which names no record, is not found
+// as a session, token or device code id, nor as a user code, whatever its
+// bytes: what the pages and /device/token turn into a 404 or an
+// invalid_grant, never an error.
+func (rt *roundTrip) unknown(t *testing.T, email, s string, now time.Time) {
+	t.Helper()
+	if strings.HasPrefix(s, "fz") { // may be a record of an earlier exec
+		return
+	}
+	ctx := t.Context()
+	for what, err := range map[string]error{
+		"EndSession":       second(rt.st.EndSession(ctx, email, s, ReasonUser, now)),
+		"EndToken":         second(rt.st.EndToken(ctx, email, s, ReasonUser, now)),
+		"PollDeviceCode":   second(rt.st.PollDeviceCode(ctx, s, now)),
+		"DeviceCodeByUser": second(rt.st.DeviceCodeByUser(ctx, s, now)),
+		"DecideDeviceCode": second(rt.st.DecideDeviceCode(ctx, s, "approver@example.com", true, []string{""}, now)),
+		"RedeemDeviceCode": second(rt.st.RedeemDeviceCode(ctx, s, Token{ID: rt.newID(), Name: "x", Created: now, Expires: now.Add(time.Hour)}, now)),
+	} {
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("%s(%q) = %v, want ErrNotFound", what, s, err)
+		}
+	}
+	rt.wantChanges(t)
+}
+
+// second returns the error of a call's two results.
+func second[T any](_ T, err error) error { return err }
 
 // newID returns an id no record of this store has had.
 func (rt *roundTrip) newID() string {
