@@ -281,7 +281,10 @@ func (h *Handler) verifySession(value string, now int64) (*verifiedSession, bool
 		id := storeID(s.ID)
 		vs = &verifiedSession{session: s, expires: s.Expires.Unix(), emailHeader: []string{s.Email},
 			state: h.states.state(id, s.Expires.Unix())}
-		h.verified.put(value, vs)
+		// value is a slice of the request's Cookie header, which may hold
+		// kilobytes of the app's own cookies: the cache keeps a copy of just
+		// this value, not the whole header, for as long as it holds it.
+		h.verified.put(strings.Clone(value), vs)
 	}
 	// Until the store's ended sessions were read once, any cookie may be
 	// one that was ended: none counts yet.

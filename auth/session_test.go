@@ -3,9 +3,12 @@ package auth
 import (
 	"bytes"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // mustCodec builds a session codec over secrets for tests.
@@ -147,4 +150,31 @@ func FuzzDecodeSession(f *testing.F) {
 			t.Fatalf("decodeSession(%q) accepted a cookie doorman never minted: %+v", value, s)
 		}
 	})
+}
+
+// TestVerifiedCacheKeepsOnlyTheValue checks that a cached cookie value does
+// not hold on to the Cookie header it came in: with the app's own cookies
+// beside it, a header may be kilobytes, and the cache keeps 10,000 values.
+func TestVerifiedCacheKeepsOnlyTheValue(t *testing.T) {
+	td := newTestDoorman(t, "alice@example.com\n", testConfig{offline: true})
+	c := mintSession(t, td.h, "alice@example.com")
+	header := "app=" + strings.Repeat("x", 4096) + "; " + c.Name + "=" + c.Value
+	req := httptest.NewRequest(http.MethodGet, "/auth", nil)
+	req.Header.Set("Cookie", header)
+	if _, ok := td.h.findSession(req, "", true); !ok {
+		t.Fatal("findSession() found no valid session")
+	}
+	start := uintptr(unsafe.Pointer(unsafe.StringData(header)))
+	keys := 0
+	td.h.verified.m.Load().Range(func(k, _ any) bool {
+		keys++
+		p := uintptr(unsafe.Pointer(unsafe.StringData(k.(string))))
+		if p >= start && p < start+uintptr(len(header)) {
+			t.Error("the cache's key is a slice of the request's Cookie header, which it keeps alive")
+		}
+		return true
+	})
+	if keys != 1 {
+		t.Fatalf("cache holds %d values, want 1", keys)
+	}
 }

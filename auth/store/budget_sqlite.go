@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,74 +12,72 @@ import (
 // counter is a live budget row as read: its count and its expiry.
 type counter struct{ used, expires int64 }
 
-// Spend implements Store. It is one write transaction (BEGIN IMMEDIATE:
-// one writer at a time over every process using the file) that reads the
-// counters, decides and writes them; the commit is durable (synchronous
-// FULL) before it returns.
+// Spend implements Store. Spends of one process commit in groups: each
+// joins the queue, and whichever holds the turn to write takes every Spend
+// waiting and works them out one after another in one write transaction
+// (BEGIN IMMEDIATE: one writer at a time over every process using the
+// file), so one durable commit (synchronous FULL) serves them all. Each is
+// decided on the counters as the ones before it left them, exactly as if
+// they had run alone, and none returns before its group's commit.
 func (s *sqliteStore) Spend(ctx context.Context, email, list string, windows []BudgetWindow, cost int64) (bool, []int64, error) {
 	sp, err := newSpend(email, list, windows, cost)
 	if err != nil {
 		return false, nil, fmt.Errorf("spend: %w", err)
 	}
-	release, err := s.takeTurn(ctx)
-	if err != nil {
-		return false, nil, fmt.Errorf("spend: %w", err)
-	}
-	defer release()
-	now := millis(time.Now())
-	// The zero time: sessions are purged by their callers' clocks, not here.
-	err = s.write(ctx, time.Time{}, func(tx *sql.Tx) error {
-		cur, err := readCounters(ctx, tx, email, list, sp.keys(), now)
-		if err != nil {
-			return err
-		}
-		for j, w := range sp.windows {
-			sp.used[j] = cur[w.Key].used
-		}
-		if sp.allowed = sp.fits(); !sp.allowed {
-			return nil
-		}
-		if err := s.addCounters(ctx, tx, sp, cur); err != nil {
-			return err
-		}
-		return s.purgeBudget(ctx, tx, now)
-	})
-	if err != nil {
+	call := &spendCall{sp: sp, done: make(chan error, 1)}
+	if err := s.spends.run(ctx, call, s.busy, s.spendGroup); err != nil {
 		return false, nil, fmt.Errorf("spend: %w", err)
 	}
 	return sp.allowed, sp.result(), nil
 }
 
-// takeTurn waits, up to the busy timeout, until no other Spend of this
-// process writes, and returns the function that ends its turn. Spends of
-// one process queue here in order, rather than all polling for the file's
-// lock, which SQLite grants in no order: under load some would wait for
-// seconds. Other processes still wait on the lock itself.
-func (s *sqliteStore) takeTurn(ctx context.Context) (release func(), err error) {
-	t := time.NewTimer(s.busy)
-	defer t.Stop()
-	select {
-	case s.spending <- struct{}{}:
-		return func() { <-s.spending }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-t.C:
-		return nil, fmt.Errorf("%w: no turn to write within %v", ErrUnavailable, s.busy)
-	}
+// spendGroup works out calls in one write transaction, in order, and
+// commits them together: an error leaves every counter as it was.
+func (s *sqliteStore) spendGroup(ctx context.Context, calls []*spendCall) error {
+	now := millis(time.Now())
+	// The zero time: sessions are purged by their callers' clocks, not here.
+	return s.write(ctx, time.Time{}, func(tx *sql.Tx) error {
+		read, add := tx.StmtContext(ctx, s.readCounter), tx.StmtContext(ctx, s.addCounter)
+		defer read.Close()
+		defer add.Close()
+		for _, c := range calls {
+			if err := spendIn(ctx, read, add, c.sp, now); err != nil {
+				return err
+			}
+		}
+		return s.purgeBudget(ctx, tx, now)
+	})
 }
 
-// addCounters adds sp's cost to its counters, whose live rows are cur. A
-// live row keeps the later of its expiry and the window's; a new or
-// expired one starts over.
-func (s *sqliteStore) addCounters(ctx context.Context, tx *sql.Tx, sp *spend, cur map[string]counter) error {
+// Statements of a Spend, prepared once when the store opens: parsing them
+// anew would cost more than running them.
+const (
+	// readCounterSQL reads one live counter: its count and expiry.
+	readCounterSQL = `SELECT used, expires FROM budget
+		WHERE list = ?1 AND window_key = ?2 AND email = ?3 AND expires > ?4`
+	// addCounterSQL sets one counter to its new count, creating it as needed.
+	addCounterSQL = `INSERT INTO budget (list, window_key, email, used, expires)
+		VALUES (?1, ?2, ?3, ?4, ?5)
+		ON CONFLICT DO UPDATE SET used = excluded.used, expires = excluded.expires`
+)
+
+// spendIn reads sp's counters live at now with read, decides, and when the
+// cost fits adds it with add. A live counter keeps the later of its expiry
+// and the window's; a new or expired one starts over.
+func spendIn(ctx context.Context, read, add *sql.Stmt, sp *spend, now int64) error {
+	expires := make([]int64, len(sp.windows))
+	for j, w := range sp.windows {
+		err := read.QueryRowContext(ctx, sp.list, w.Key, sp.email, now).Scan(&sp.used[j], &expires[j])
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	if sp.allowed = sp.fits(); !sp.allowed {
+		return nil
+	}
 	for j, w := range sp.windows {
 		sp.used[j] += sp.cost
-		expires := max(cur[w.Key].expires, millis(w.Expires))
-		_, err := tx.ExecContext(ctx, `INSERT INTO budget (list, window_key, email, used, expires)
-			VALUES (?1, ?2, ?3, ?4, ?5)
-			ON CONFLICT DO UPDATE SET used = excluded.used, expires = excluded.expires`,
-			sp.list, w.Key, sp.email, sp.used[j], expires)
-		if err != nil {
+		if _, err := add.ExecContext(ctx, sp.list, w.Key, sp.email, sp.used[j], max(expires[j], millis(w.Expires))); err != nil {
 			return err
 		}
 	}

@@ -27,8 +27,10 @@ type sqliteStore struct {
 	feedLen   int           // change rows kept
 	lastPurge atomic.Int64  // Unix ms of the last purge of expired records
 	budgetAt  atomic.Int64  // Unix ms of the last purge of expired budget counters
-	spending  chan struct{} // holds a token while a Spend of this process writes
+	spends    *spendQueue   // this process's Spends, committed in groups
 	busy      time.Duration // how long a write waits for its turn
+
+	readCounter, addCounter *sql.Stmt // a Spend's statements, prepared at open
 }
 
 // schema holds the migrations in order: schema[i] takes the file from
@@ -125,8 +127,12 @@ func openSQLite(ctx context.Context, path string, o Options) (*sqliteStore, erro
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}
 	s := &sqliteStore{db: db, path: path, poll: o.PollInterval, feedLen: o.FeedLength,
-		spending: make(chan struct{}, 1), busy: o.BusyTimeout}
+		spends: newSpendQueue(), busy: o.BusyTimeout}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
+	}
+	if err := s.prepare(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}
@@ -222,7 +228,20 @@ func (s *sqliteStore) Ping(ctx context.Context) error {
 
 // Close implements Store.
 func (s *sqliteStore) Close() error {
-	return s.db.Close()
+	return errors.Join(s.readCounter.Close(), s.addCounter.Close(), s.db.Close())
+}
+
+// prepare prepares the statements the hot write path, Spend, runs.
+func (s *sqliteStore) prepare(ctx context.Context) error {
+	var err error
+	if s.readCounter, err = s.db.PrepareContext(ctx, readCounterSQL); err != nil {
+		return fmt.Errorf("prepare: %w", sqliteErr(err))
+	}
+	if s.addCounter, err = s.db.PrepareContext(ctx, addCounterSQL); err != nil {
+		s.readCounter.Close()
+		return fmt.Errorf("prepare: %w", sqliteErr(err))
+	}
+	return nil
 }
 
 // sqliteErr marks the errors that mean "try again later" (the file is
