@@ -27,7 +27,8 @@ func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 
 // benchWhitelist writes n addresses spread over the main list and 4
-// sections; list4 has a budget, and user3.42 is on it too.
+// sections; list4 has a budget no benchmark can spend, and user3.42 is on
+// it too; on the small list "capped", user3.42's budget is 1 a day.
 func benchWhitelist(b *testing.B, n int) string {
 	b.Helper()
 	var sb strings.Builder
@@ -42,6 +43,7 @@ func benchWhitelist(b *testing.B, n int) string {
 			fmt.Fprintf(&sb, "user%d.%d@example.com\n", l, i)
 		}
 	}
+	sb.WriteString("[capped]\nbudget 1/day\nuser3.42@example.com\n")
 	path := filepath.Join(b.TempDir(), "whitelist.txt")
 	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
 		b.Fatal(err)
@@ -91,46 +93,7 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, logger *slog.Logger, edit fu
 	go h.Run(b.Context())
 	waitFor(b, 5*time.Second, "the store read", h.Ready)
 	srv := NewServer(h, ServerConfig{Pages: mustPages(b), Ready: wl.Ready})
-	cookie, err := h.SessionCookie("user3.42@example.com")
-	if err != nil {
-		b.Fatal(err)
-	}
-	valid := "doorman=" + cookie.Value
-	ended, err := h.SessionCookie("user3.42@example.com")
-	if err != nil {
-		b.Fatal(err)
-	}
-	endedID := storeID(mustDecode(b, h, ended).ID)
-	if _, err := cfg.Store.EndSession(b.Context(), "", endedID, store.ReasonAdmin, time.Now()); err != nil {
-		b.Fatal(err)
-	}
-	h.states.markEnded(endedID, time.Now().Add(time.Hour))
-	floods := forgedFloods(b, wl)
-	token := makeToken(b, cfg.Store, "user3.42@example.com", "bench", time.Hour, "list3")
-	waitFor(b, 2*time.Second, "the token known", func() bool {
-		_, ok := h.tokenFor(token, "list3", time.Now().Unix())
-		return ok
-	})
-	badToken := token[:45] + string(base62[(base62Value(token[45])+1)%62])
-	cases := []struct {
-		name, path, cookie, token string
-		want                      int
-	}{
-		{"valid token", "/auth?list=list3", "", token, 200},
-		{"token, bad checksum", "/auth?list=list3", "", badToken, 401},
-		{"token, unknown", "/auth?list=list3", "", newPersonalToken(), 401},
-		{"token, wrong list", "/auth?list=list1", "", token, 401},
-		{"valid cookie", "/auth?list=list3", valid, "", 200},
-		{"valid cookie, list with a budget, uncounted", "/auth?list=list4", valid, "", 200},
-		{"counted check", "/auth?list=list4&cost=1", valid, "", 200},
-		{"valid cookie, not on list", "/auth", valid, "", 401},
-		{"ended session", "/auth?list=list3", "doorman=" + ended.Value, "", 401},
-		{"invalid cookie", "/auth", "doorman=" + strings.Repeat("A", 180), "", 401},
-		{"no cookie", "/auth", "", "", 401},
-		{"forged flood, 3414 short", "/auth", floods[0], "", 401},
-		{"forged flood, 300 well-formed", "/auth", floods[1], "", 401},
-	}
-	for _, bc := range cases {
+	for _, bc := range authBenchCases(b, h, cfg.Store, wl) {
 		b.Run(bc.name, func(b *testing.B) {
 			req, _ := http.NewRequest(http.MethodGet, bc.path, nil)
 			if bc.cookie != "" {
@@ -140,6 +103,13 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, logger *slog.Logger, edit fu
 				req.Header.Set("Authorization", "Bearer "+bc.token)
 			}
 			w := &discardWriter{hdr: http.Header{}}
+			if bc.before != "" { // spend the budget up to its ceiling
+				before := req.Clone(req.Context())
+				before.URL.RawQuery = bc.before
+				if srv.ServeHTTP(w, before); w.code != http.StatusOK {
+					b.Fatalf("GET /auth?%s = %d, want 200", bc.before, w.code)
+				}
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				clear(w.hdr)
@@ -152,21 +122,96 @@ func benchAuth(b *testing.B, wl *whitelist.Watcher, logger *slog.Logger, edit fu
 	}
 }
 
-// forgedFloods are 60 KiB Cookie headers stuffed with session cookies of
-// doorman's name that doorman never minted: 3,414 short junk values, and
-// 300 well-formed ones signed with a key doorman does not hold.
-func forgedFloods(b *testing.B, wl Allowlist) [2]string {
+// authBenchCase is one /auth request of BenchmarkAuth and its answer.
+type authBenchCase struct {
+	name, path, cookie, token string
+	before                    string // a query sent once before the loop; "" sends none
+	want                      int
+}
+
+// authBenchCases are BenchmarkAuth's requests: cookies (valid, ended,
+// forged, none), tokens (valid, bad checksum, unknown, ended), counted
+// checks (allowed, and refused at the ceiling) and refusals (not on the
+// list, unknown list, bad cost), all for user3.42 at h over st.
+func authBenchCases(b *testing.B, h *Handler, st store.Store, wl Allowlist) []authBenchCase {
+	valid, ended := "doorman="+mustSessionCookie(b, h), "doorman="+endedSessionCookie(b, h, st)
+	floods := forgedFloods(b, wl)
+	token := makeToken(b, st, "user3.42@example.com", "bench", time.Hour, "list3")
+	endedToken := makeToken(b, st, "user3.42@example.com", "ended", time.Hour, "list3")
+	if _, err := st.EndToken(b.Context(), "", tokenID(tokenHash(endedToken)), store.ReasonAdmin, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, 2*time.Second, "the token known, the ended one not", func() bool {
+		_, ok := h.tokenFor(token, "list3", time.Now().Unix())
+		_, endedOK := h.tokenFor(endedToken, "list3", time.Now().Unix())
+		return ok && !endedOK
+	})
+	badToken := token[:45] + string(base62[(base62Value(token[45])+1)%62])
+	return []authBenchCase{
+		{name: "valid token", path: "/auth?list=list3", token: token, want: 200},
+		{name: "token, bad checksum", path: "/auth?list=list3", token: badToken, want: 401},
+		{name: "token, unknown", path: "/auth?list=list3", token: newPersonalToken(), want: 401},
+		{name: "token, ended", path: "/auth?list=list3", token: endedToken, want: 401},
+		{name: "token, wrong list", path: "/auth?list=list1", token: token, want: 401},
+		{name: "valid cookie", path: "/auth?list=list3", cookie: valid, want: 200},
+		{name: "valid cookie, list with a budget, uncounted", path: "/auth?list=list4", cookie: valid, want: 200},
+		{name: "counted check", path: "/auth?list=list4&cost=1", cookie: valid, want: 200},
+		{name: "counted check, at the ceiling (403)", path: "/auth?list=capped&cost=1", cookie: valid,
+			before: "list=capped&cost=1", want: 403},
+		{name: "counted check, bad cost", path: "/auth?list=list4&cost=0", cookie: valid, want: 401},
+		{name: "valid cookie, not on list", path: "/auth", cookie: valid, want: 401},
+		{name: "valid cookie, unknown list", path: "/auth?list=nosuch", cookie: valid, want: 401},
+		{name: "ended session", path: "/auth?list=list3", cookie: ended, want: 401},
+		{name: "forged cookie", path: "/auth?list=list3", cookie: forgedCookie(b, wl), want: 401},
+		{name: "invalid cookie", path: "/auth", cookie: "doorman=" + strings.Repeat("A", 180), want: 401},
+		{name: "no cookie", path: "/auth", want: 401},
+		{name: "forged flood, 3414 short", path: "/auth", cookie: floods[0], want: 401},
+		{name: "forged flood, 300 well-formed", path: "/auth", cookie: floods[1], want: 401},
+	}
+}
+
+// mustSessionCookie starts a session of user3.42 at h and returns its
+// cookie's value.
+func mustSessionCookie(b *testing.B, h *Handler) string {
+	b.Helper()
+	c, err := h.SessionCookie("user3.42@example.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c.Value
+}
+
+// endedSessionCookie is the value of a session cookie of user3.42 whose
+// session was ended in st, as h knows.
+func endedSessionCookie(b *testing.B, h *Handler, st store.Store) string {
+	b.Helper()
+	value := mustSessionCookie(b, h)
+	id := storeID(mustDecode(b, h, &http.Cookie{Value: value}).ID)
+	if _, err := st.EndSession(b.Context(), "", id, store.ReasonAdmin, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	h.states.markEnded(id, time.Now().Add(time.Hour))
+	return value
+}
+
+// forgedCookie is a well-formed session cookie pair of user3.42 that
+// doorman never minted: signed with a key it does not hold.
+func forgedCookie(b *testing.B, wl Allowlist) string {
 	b.Helper()
 	foreign, err := New(Config{ClientID: "x", Allowlist: wl, Keys: [][]byte{secret('f')}, CookieName: "doorman", CookieTTL: time.Hour, Store: testStore(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	forged, err := foreign.SessionCookie("user3.42@example.com")
-	if err != nil {
-		b.Fatal(err)
-	}
+	return "doorman=" + mustSessionCookie(b, foreign)
+}
+
+// forgedFloods are 60 KiB Cookie headers stuffed with session cookies of
+// doorman's name that doorman never minted: 3,414 short junk values, and
+// 300 well-formed ones signed with a key doorman does not hold.
+func forgedFloods(b *testing.B, wl Allowlist) [2]string {
+	b.Helper()
 	short := strings.Repeat("doorman=AAAAAAAA; ", 3414)
-	wellFormed := strings.Repeat("doorman="+forged.Value+"; ", 300)
+	wellFormed := strings.Repeat(forgedCookie(b, wl)+"; ", 300)
 	return [2]string{strings.TrimSuffix(short, "; "), strings.TrimSuffix(wellFormed, "; ")}
 }
 

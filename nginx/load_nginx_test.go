@@ -15,6 +15,7 @@ type loadSite struct {
 	path   string   // the protected location, e.g. "/doorman"
 	auth   *sidecar // the auth_request target
 	list   string   // the list the sub-request asks for
+	cost   int      // > 0: the sub-request is a counted check of this cost, as doorman.conf's auth_counted
 	cached bool     // the auth location includes doorman-microcache.conf
 }
 
@@ -115,7 +116,11 @@ func (s *loadStack) writeSite(b *strings.Builder, i int, site loadSite, debug bo
 		fmt.Fprintf(b, "      set $doorman_list %q;\n      include %s/doorman-microcache.conf;\n    }\n", site.list, s.dir)
 		return
 	}
-	fmt.Fprintf(b, "      internal;\n      proxy_pass http://%s/auth?list=%s;\n", site.auth.name, site.list)
+	query := "list=" + site.list
+	if site.cost > 0 {
+		query += fmt.Sprintf("&cost=%d", site.cost)
+	}
+	fmt.Fprintf(b, "      internal;\n      proxy_pass http://%s/auth?%s;\n", site.auth.name, query)
 	b.WriteString("      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n")
 	b.WriteString("      proxy_pass_request_body off;\n      proxy_set_header Content-Length \"\";\n")
 	b.WriteString("      proxy_set_header X-Original-URI $request_uri;\n    }\n")

@@ -37,6 +37,8 @@ type sidecar struct {
 	addr      string
 	proc      *process
 	whitelist string // doorman's whitelist file; "" for the limit
+	store     string // doorman's --store: a SQLite file or a redis:// URL; "" for the limit
+	bin       string // the binary it runs
 }
 
 func (c *sidecar) pid() int { return c.proc.cmd.Process.Pid }
@@ -124,7 +126,15 @@ func (s *loadStack) startLimit(t *testing.T) *sidecar {
 // requirements (so the same versions, from the module cache) and starts it.
 func (s *loadStack) startFloor(t *testing.T) *sidecar {
 	t.Helper()
-	dir := filepath.Join(s.dir, "floor")
+	return s.startFloorWith(t, "floor", "", "")
+}
+
+// startFloorWith builds and starts, as name, the idtoken floor with more
+// imports and more setup code (after the floor's), given args after its
+// address (os.Args[2:]).
+func (s *loadStack) startFloorWith(t *testing.T, name, imports, setup string, args ...string) *sidecar {
+	t.Helper()
+	dir := filepath.Join(s.dir, name)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -133,15 +143,15 @@ func (s *loadStack) startFloor(t *testing.T) *sidecar {
 	if err := errors.Join(err1, err2); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "go.mod"), strings.Replace(string(mod), "module doorman", "module floor", 1))
+	writeFile(t, filepath.Join(dir, "go.mod"), strings.Replace(string(mod), "module doorman", "module "+name, 1))
 	writeFile(t, filepath.Join(dir, "go.sum"), string(sum))
-	writeFile(t, filepath.Join(dir, "main.go"), fmt.Sprintf(limitSource, floorImport, floorSetup))
-	return s.buildAndStart(t, "floor", dir)
+	writeFile(t, filepath.Join(dir, "main.go"), fmt.Sprintf(limitSource, floorImport+imports, floorSetup+setup))
+	return s.buildAndStart(t, name, dir, args...)
 }
 
 // buildAndStart builds the module in dir with doorman's shipped flags and
-// starts it on a free loopback port.
-func (s *loadStack) buildAndStart(t *testing.T, name, dir string) *sidecar {
+// starts it on a free loopback port, with args after the address.
+func (s *loadStack) buildAndStart(t *testing.T, name, dir string, args ...string) *sidecar {
 	t.Helper()
 	build := exec.Command("go", append(append([]string{"build", "-o", name}, shippedFlags...), ".")...)
 	build.Dir = dir
@@ -149,8 +159,8 @@ func (s *loadStack) buildAndStart(t *testing.T, name, dir string) *sidecar {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", name, err, out)
 	}
-	c := &sidecar{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-	c.proc = startProcess(t, c.name, exec.Command(filepath.Join(dir, name), c.addr))
+	c := &sidecar{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), bin: filepath.Join(dir, name)}
+	c.proc = startProcess(t, c.name, exec.Command(c.bin, append([]string{c.addr}, args...)...))
 	t.Cleanup(func() { c.proc.stop(t, syscall.SIGTERM) })
 	waitForAddr(t, c.proc, c.addr)
 	return c
@@ -169,26 +179,49 @@ func (s *loadStack) startDoorman(t *testing.T, name, whitelist string, args ...s
 // a SQLite file of its own, unless args name another.
 func (s *loadStack) startDoormanBin(t *testing.T, bin, name, whitelist string, args ...string) *sidecar {
 	t.Helper()
-	c := &sidecar{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), whitelist: filepath.Join(s.dir, name, "whitelist.txt")}
+	c := s.newDoorman(t, bin, name, whitelist, args...)
+	s.runDoorman(t, c, args...)
+	return c
+}
+
+// newDoorman prepares doorman name without starting it: its directory, its
+// whitelist file and address, and its store (c.store), which the test may
+// fill before runDoorman starts it.
+func (s *loadStack) newDoorman(t *testing.T, bin, name, whitelist string, args ...string) *sidecar {
+	t.Helper()
+	c := &sidecar{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), whitelist: filepath.Join(s.dir, name, "whitelist.txt"), bin: bin}
 	if err := os.Mkdir(filepath.Dir(c.whitelist), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, c.whitelist, whitelist)
+	c.store = filepath.Join(filepath.Dir(c.whitelist), "doorman.db")
+	for _, a := range args {
+		if dsn, ok := strings.CutPrefix(a, "--store="); ok {
+			c.store = dsn
+		}
+	}
+	return c
+}
+
+// runDoorman starts c (from newDoorman) with args after the stack's flags:
+// the stack's key file, plain-HTTP cookies and its Google traffic sent
+// through the fake's proxy. Cleanup requires exit status 0.
+func (s *loadStack) runDoorman(t *testing.T, c *sidecar, args ...string) {
+	t.Helper()
 	flags := []string{"--listen=" + c.addr, "--client-id=" + s.google.ClientID,
 		"--whitelist=" + c.whitelist, "--secret-file=" + s.secret, "--cookie-secure=false"}
-	if bin == doormanBin { // a -load.candidate may predate --store
-		flags = append(flags, "--store="+filepath.Join(filepath.Dir(c.whitelist), "doorman.db"))
+	if c.bin == doormanBin { // a -load.candidate may predate --store
+		flags = append(flags, "--store="+c.store)
 	}
-	cmd := exec.Command(bin, append(flags, args...)...)
+	cmd := exec.Command(c.bin, append(flags, args...)...)
 	cmd.Env = append(cleanEnv(), s.google.ProxyEnv()...)
-	c.proc = startProcess(t, name, cmd)
+	c.proc = startProcess(t, c.name, cmd)
 	t.Cleanup(func() {
 		if err := c.proc.stop(t, syscall.SIGTERM); err != nil {
-			t.Errorf("%s exit after SIGTERM: %v, want exit 0", name, err)
+			t.Errorf("%s exit after SIGTERM: %v, want exit 0", c.name, err)
 		}
 	})
 	waitForAddr(t, c.proc, c.addr)
-	return c
 }
 
 // signIn signs email in at doorman d for the site of list the way a
@@ -275,11 +308,11 @@ func whitelistOf(n int, extra map[string][]string) string {
 	return b.String()
 }
 
-// makeToken makes a personal token of email for list in d's store, as the
-// tokens page does, and waits until d accepts it.
+// makeToken makes a personal token of email for list in d's store (SQLite
+// or Redis), as the tokens page does, and waits until d accepts it.
 func (s *loadStack) makeToken(t *testing.T, d *sidecar, email, list string) string {
 	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(filepath.Dir(d.whitelist), "doorman.db"), store.Options{})
+	st, err := store.Open(t.Context(), d.store, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
