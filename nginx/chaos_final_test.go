@@ -156,6 +156,9 @@ func (c *chaosRun) checkCounts() {
 			c.t.Errorf("doorman usage: %s used %d on gpt4 today, want %d to %d (admitted %d, lost %d, retried %d, cut off %d, limit %d)",
 				email, used, sp.admitted, hi, sp.admitted, sp.lost, sp.retried, sp.unsure, limit)
 		}
+		if sp.ceiling && used != limit {
+			c.t.Errorf("doorman usage: %s used %d on gpt4 today, want %d: refused at the ceiling before reaching it", email, used, limit)
+		}
 		c.t.Logf("doorman usage: %s used %d of %d on gpt4 today; %d counted checks admitted", email, used, limit, sp.admitted)
 	}
 }

@@ -84,6 +84,14 @@ func (l *ledger) expect(c *chaosCred, at string, sent, got time.Time) (expectati
 	return admit, ""
 }
 
+// state says why c must be refused, for a note. The ledger's mutex is held.
+func (c *chaosCred) state() string {
+	if c.endedAt.IsZero() {
+		return "its owner is off the whitelist"
+	}
+	return fmt.Sprintf("its end was sent at %s, acknowledged at %s by %s", since(c.endSent), since(c.endedAt), c.endedBy)
+}
+
 // describe names an answer for a note.
 func (a *chaosAnswer) describe() string {
 	what := a.c.kind
@@ -117,7 +125,7 @@ func (l *ledger) judgeAnswer(a *chaosAnswer) {
 	switch {
 	case authorized && e == refuse:
 		st.wrong++
-		l.fail("WRONG: %s = %d, want 401 (ended at %s by %s)", a.describe(), a.code, since(a.c.endedAt), a.c.endedBy)
+		l.fail("WRONG: %s = %d, want 401 (%s)", a.describe(), a.code, a.c.state())
 		return
 	case a.code == http.StatusUnauthorized && e == admit:
 		st.falseRefusals++

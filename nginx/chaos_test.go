@@ -16,36 +16,52 @@ package nginx_test
 //	DOORMAN_SOAK=10m go test -count=1 -run 'TestChaos' ./nginx/ -v -timeout 60m
 //
 // Every answer is judged afterwards against the timeline of what the test
-// did (chaos_judge_test.go). An answer is WRONG when doorman admits (200,
-// or for a counted check lets authorization pass) what it must refuse:
+// did (chaos_judge_test.go). A credential is live until the request that
+// ended it was sent. An answer is WRONG when doorman admits (200, or for a
+// counted check lets authorization pass) what it must refuse:
 //   - a cookie or token whose end a replica acknowledged (its answer was
-//     received) at T, asked at that replica after T, or at another one
-//     after T+1s; when a store outage touches [T, T+1s], after 5 s past
-//     the store's return instead (the bounds of "Several replicas" and
-//     "Sessions and the store");
+//     received) at T: asked at that replica after T, or at another one
+//     after T+1s; when a store outage touches [T, T+1s], 5 s after the
+//     store's return instead (README "Several replicas", "Sessions and the
+//     store": "within a second", "within a few seconds");
 //   - carol's cookie or token, asked more than 1 s after the edit that took
-//     her off the whitelist was written, and before the next edit began;
-//   - a counted check of someone with a budget admitted while the store was
-//     surely down (after the fault was in place, before it was undone);
-//   - more admitted counted checks of one person on one day than their
-//     budget (summed over every replica).
+//     her off the whitelist was written and before the next edit began
+//     (README "2. The whitelist": "doorman notices within a second");
+//   - a counted check of someone with a budget, admitted while the store
+//     was surely down: after the fault was in place, before it was undone;
+//   - more counted checks of one person on one day admitted, summed over
+//     every replica, than their budget.
 //
-// The converse is judged too: a live credential refused is a failure,
-// except where either answer is right (a replica restarting, a token not
-// yet known to a replica within the bound above, a cookie signed with the
-// new key at a replica that has not restarted with it, a whitelist edit
-// reloading). So is every 5xx doorman sends, every nginx 5xx or failed
-// request while all replicas were up (on SQLite, nginx's 500 for a
-// sidecar that is down is counted as "sidecar down" and must fall inside
-// its downtime), a 503 page from a state change outside an outage (and
-// any that sets a cookie), and a counted check refused as "unavailable"
-// more than 5 s after the store was back.
+// The converse is a failure too: a live credential refused, except where
+// either answer is right (a replica starting; a token within 1 s of being
+// made at another replica; a cookie signed with the new key, asked at a
+// replica not yet restarted with it; a whitelist edit reloading). So is any
+// 5xx doorman sends, any nginx 5xx or failed request while every replica
+// was up (on SQLite, nginx's 500 while its one doorman is down counts as
+// "sidecar down" and must fall inside that downtime), a 503 page from a
+// state change outside an outage or with a Set-Cookie, and a counted check
+// refused as "unavailable" more than 5 s after the store was back.
+//
+// What doorman cannot know is not held against it: a change whose answer
+// was lost, or that got the 503 page while the store was going away (the
+// store may have made it; see store.ErrUnavailable), and a logout answered
+// by a replica still starting (not ready: it cannot read any session) are
+// unsure, either way right; a logout answered by a replica without the key
+// that signed the cookie ends nothing (the session stays live).
+//
+// Once the traffic has stopped, every ended credential must be refused and
+// every live one admitted by every replica and through nginx, and the
+// store, read with the admin commands, must hold the live sessions and
+// tokens acknowledged and each person's count of admitted counted checks.
 
 import (
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -172,12 +188,20 @@ func (c *chaosRun) restart(r *replica) {
 }
 
 // rotateKey rotates the cookie key as the README's "Rotating the cookie
-// key" says: its commands, in the key file's directory, then a restart of
-// every replica, one at a time.
+// key" says: its commands, in the key file's directory; doorman --check
+// with the replicas' flags reporting one key more; then a restart of every
+// replica, one at a time.
 func (c *chaosRun) rotateKey() {
 	start := time.Now()
 	runShell(c.t, c.s.dir, nil, "umask 022\n"+readmeBlock(c.t, "rotate-key"))
 	c.l.keyRotated()
+	cmd := exec.CommandContext(c.t.Context(), doormanBin, "--check", "--client-id="+c.s.google.ClientID,
+		"--whitelist="+c.wl.path, "--secret-file="+c.s.secret, "--store="+c.s.store)
+	cmd.Env = cleanEnv()
+	want := fmt.Sprintf(": %d key(s)", c.l.keyGens()+1)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), want) {
+		c.t.Errorf("doorman --check after the rotation: %v, want exit 0 and %q:\n%s", err, want, out)
+	}
 	for _, r := range c.rs {
 		c.restart(r)
 	}

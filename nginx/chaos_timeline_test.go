@@ -218,6 +218,13 @@ func (l *ledger) keyRotated() {
 	l.tl.keyGen++
 }
 
+// keyGens is how often the key file was rotated.
+func (l *ledger) keyGens() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tl.keyGen
+}
+
 // editBegins opens a whitelist edit after which carol is on the lists or
 // not, and returns its index.
 func (l *ledger) editBegins(carolOn bool) int {
