@@ -23,6 +23,7 @@ type chaosStats struct {
 	// may be live (a replica starting, …), and ended ones admitted within
 	// the bound of their end.
 	toleratedRefusals, toleratedAdmissions map[string]int
+	slowStore                              int // refused as unavailable with the store up, after storeCallBound
 	doorman5xx, sidecarDown, down          int
 	failed                                 int
 	changes                                map[string]map[string]int // kind → outcome → count
@@ -38,6 +39,13 @@ func newChaosStats() chaosStats {
 	return chaosStats{byKind: map[string]int{}, codes: map[string]int{}, changes: map[string]map[string]int{},
 		toleratedRefusals: map[string]int{}, toleratedAdmissions: map[string]int{}}
 }
+
+// storeCallBound is how long doorman waits for the store: a counted
+// check's own second, each Redis call's timeout. A refusal as unavailable
+// with the store up that took this long is a store too slow to answer on
+// a starved machine, which doorman cannot tell from one that is gone; a
+// quicker one is a failure.
+const storeCallBound = time.Second
 
 // endNotYet is why an ended credential may still be admitted: the bound
 // of its end's propagation has not passed.
@@ -185,6 +193,8 @@ func (l *ledger) judgeCounted(a *chaosAnswer) {
 		if l.tl.cutOff(a.sent, a.got) {
 			sp.unsure++
 		}
+	case a.refusal == "unavailable" && a.got.Sub(a.sent) >= storeCallBound:
+		st.slowStore++
 	default:
 		l.fail("%s = 403 with X-Doorman-Refusal %q (store surely down: %v)", a.describe(), a.refusal, sure)
 	}
@@ -227,8 +237,12 @@ func (l *ledger) judgeChange(ch chaosChange) {
 	switch ch.outcome {
 	case "done", "rate limited", "not seen", "not ready":
 	case "unavailable":
-		if !tl.storeDownAround(ch.sent, ch.got) {
-			l.fail("%s: the 503 page with the store up", what)
+		switch {
+		case tl.storeDownAround(ch.sent, ch.got):
+		case ch.got.Sub(ch.lastSent) >= storeCallBound:
+			l.stats.slowStore++
+		default:
+			l.fail("%s: the 503 page with the store up, after %v", what, ch.got.Sub(ch.lastSent).Round(time.Millisecond))
 		}
 	case "down":
 		if !tl.replicaDown(ch.at, ch.sent, ch.got) {

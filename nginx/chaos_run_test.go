@@ -102,6 +102,7 @@ func (c *chaosRun) report(cycles int, took time.Duration) {
 		st.wrong, st.falseRefusals, formatCounts(st.toleratedRefusals), formatCounts(st.toleratedAdmissions))
 	t.Logf("5xx from doorman: %d; nginx 5xx with the sidecar down: %d; refused or cut connections to a replica that was down: %d; other failures: %d",
 		st.doorman5xx, st.sidecarDown, st.down, st.failed)
+	t.Logf("refused as unavailable (503 page, counted check) with the store up, after waiting %v for it: %d", storeCallBound, st.slowStore)
 	for _, kind := range slices.Sorted(maps.Keys(st.changes)) {
 		t.Logf("state changes, %s: %s", kind, formatCounts(st.changes[kind]))
 	}

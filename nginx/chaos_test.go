@@ -39,8 +39,10 @@ package nginx_test
 // 5xx doorman sends, any nginx 5xx or failed request while every replica
 // was up (on SQLite, nginx's 500 while its one doorman is down counts as
 // "sidecar down" and must fall inside that downtime), a 503 page from a
-// state change outside an outage or with a Set-Cookie, and a counted check
-// refused as "unavailable" more than 5 s after the store was back.
+// state change with a Set-Cookie, and a 503 page or a counted check
+// refused as "unavailable" more than 5 s after the store was back, unless
+// it took doorman's whole second of waiting for the store (a starved
+// machine; counted apart).
 //
 // What doorman cannot know is not held against it: a change whose answer
 // was lost, or that got the 503 page while the store was going away (the
