@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -105,6 +106,11 @@ func (h *Handler) spend(c echo.Context, email, list string, cost int64) int {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), spendTimeout)
 	defer cancel()
 	allowed, used, err := h.store.Spend(ctx, email, list, windows, cost)
+	if err != nil && ctx.Err() != nil && c.Request().Context().Err() == nil {
+		// The check's own deadline, not the request's, ended the call:
+		// the store did not answer in time, as when it hangs.
+		err = fmt.Errorf("%w: no answer within %v: %w", store.ErrUnavailable, spendTimeout, err)
+	}
 	hdr := c.Response().Header()
 	switch {
 	case err != nil && h.budgetFailOpen:

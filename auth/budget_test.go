@@ -252,6 +252,37 @@ func TestBudgetStoreDown(t *testing.T) {
 	}
 }
 
+// TestBudgetStoreHangs: with the store hung (Redis frozen, its calls
+// bounded by a timeout longer than the check's own second), a counted check
+// is refused as unavailable, and the outage is logged as "budget store
+// unreachable" once, never as an error per check. TestChaosReplicasRedis
+// found it: the check's own deadline came first, and the refusal was logged
+// as a failed check, once per request.
+func TestBudgetStoreHangs(t *testing.T) {
+	t.Parallel()
+	redis := redistest.Start(t)
+	st := openStore(t, redis.URL(), store.Options{Timeout: 5 * time.Second})
+	td := budgetDoorman(t, budgetList, st, nil, nil)
+	alice := mintSession(t, td.h, "alice@example.com")
+	if resp := counted(t, td, "gpt4", 1, alice); resp.StatusCode != http.StatusOK {
+		t.Fatalf("counted check before the freeze = %d, want 200", resp.StatusCode)
+	}
+	redis.Freeze(t)
+	t.Cleanup(func() { redis.Thaw(t) })
+	for range 2 {
+		if resp := counted(t, td, "gpt4", 1, alice); resp.StatusCode != http.StatusForbidden || resp.Header.Get("X-Doorman-Refusal") != "unavailable" {
+			t.Errorf("store hung: counted check = %d, refusal %q; want 403, unavailable", resp.StatusCode, resp.Header.Get("X-Doorman-Refusal"))
+		}
+	}
+	logs := td.logs.String()
+	if n := strings.Count(logs, `"msg":"budget store unreachable"`); n != 1 {
+		t.Errorf("budget store unreachable logged %d times for 2 checks, want once", n)
+	}
+	if strings.Contains(logs, `"level":"ERROR"`) {
+		t.Errorf("a hung store was logged as an error:\n%s", logs)
+	}
+}
+
 // TestBudgetCountsSurvive: counts outlive a whitelist reload that changes
 // the limit, and a restart of doorman on the same store.
 func TestBudgetCountsSurvive(t *testing.T) {

@@ -161,10 +161,11 @@ func (s *replicaSet) wantAuth(t *testing.T, r *replica, what, cookie string, wan
 	}
 }
 
-// startNginx starts nginx on a free loopback port with one protected
-// location, /app, whose auth_request goes to the upstream "doorman" that
-// lists every replica, as an operator running replicas would write it.
-// Each answer names the doorman asked in X-Auth-Upstream.
+// startNginx starts nginx on a free loopback port with two protected
+// locations, /app and the counted /gpt4/call, whose auth_request goes to
+// the upstream "doorman" that lists every replica, as an operator running
+// replicas would write it. Each answer names the doorman asked in
+// X-Auth-Upstream.
 func (s *replicaSet) startNginx(t *testing.T, rs ...*replica) {
 	t.Helper()
 	s.nginxAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -186,7 +187,9 @@ func (s *replicaSet) startNginx(t *testing.T, rs ...*replica) {
 
 // renderReplicasConf is a complete nginx.conf: doorman.conf's auth_request
 // location shape, with an upstream of every replica. /app is a static
-// file, served after auth_request (see renderLoadConf).
+// file, served after auth_request (see renderLoadConf); /gpt4/call is the
+// same file behind a counted check (cost=1 on the list gpt4), as
+// doorman.conf's route that calls the model.
 func (s *replicaSet) renderReplicasConf(rs []*replica) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "worker_processes 1;\npid %s/nginx.pid;\nerror_log stderr warn;\n", s.dir)
@@ -198,20 +201,40 @@ func (s *replicaSet) renderReplicasConf(rs []*replica) string {
 		fmt.Fprintf(&b, "  %s_temp_path %s/%s_temp;\n", temp, s.dir, temp)
 	}
 	b.WriteString("  access_log off;\n  default_type text/plain;\n  upstream doorman {\n")
+	// max_fails=0: by default (max_fails=1 fail_timeout=10s) one refused
+	// connection takes a replica out for 10 s, and restarting the replicas
+	// one after the other within that time (a key rotation) leaves nginx
+	// "no live upstreams", a 500 for everyone, while one is ready. nginx
+	// still asks the next replica when one refuses (proxy_next_upstream).
 	for _, r := range rs {
-		fmt.Fprintf(&b, "    server %s;\n", r.addr)
+		fmt.Fprintf(&b, "    server %s max_fails=0;\n", r.addr)
 	}
 	b.WriteString("    keepalive 32;\n  }\n")
 	fmt.Fprintf(&b, "  server {\n    listen %s;\n    server_tokens off;\n", s.nginxAddr)
-	b.WriteString("    location = /app {\n      auth_request /_doorman/auth;\n")
-	b.WriteString("      auth_request_set $auth_upstream $upstream_addr;\n")
-	b.WriteString("      add_header X-Auth-Upstream $auth_upstream always;\n")
-	fmt.Fprintf(&b, "      alias %s/www/app.txt;\n    }\n", s.dir)
-	b.WriteString("    location = /_doorman/auth {\n      internal;\n      proxy_pass http://doorman/auth;\n")
-	b.WriteString("      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n")
-	b.WriteString("      proxy_pass_request_body off;\n      proxy_set_header Content-Length \"\";\n    }\n")
+	s.writeReplicasLocation(&b, "/app", "/_doorman/auth", "/auth")
+	s.writeReplicasLocation(&b, "/gpt4/call", "/_doorman/auth_counted", "/auth?list=gpt4&cost=1")
 	b.WriteString("  }\n}\n")
 	return b.String()
+}
+
+// writeReplicasLocation writes the protected location path, whose
+// auth_request goes to the internal location auth, which asks the
+// upstream "doorman" for query. Each answer names the doorman asked in
+// X-Auth-Upstream, the status of each attempt in X-Auth-Status (nginx's
+// $upstream_status: 502 when it could not reach one) and doorman's
+// X-Doorman-Refusal.
+func (s *replicaSet) writeReplicasLocation(b *strings.Builder, path, auth, query string) {
+	fmt.Fprintf(b, "    location = %s {\n      auth_request %s;\n", path, auth)
+	b.WriteString("      auth_request_set $auth_upstream $upstream_addr;\n")
+	b.WriteString("      auth_request_set $auth_status $upstream_status;\n")
+	b.WriteString("      auth_request_set $auth_refusal $upstream_http_x_doorman_refusal;\n")
+	b.WriteString("      add_header X-Auth-Upstream $auth_upstream always;\n")
+	b.WriteString("      add_header X-Auth-Status $auth_status always;\n")
+	b.WriteString("      add_header X-Doorman-Refusal $auth_refusal always;\n")
+	fmt.Fprintf(b, "      alias %s/www/app.txt;\n    }\n", s.dir)
+	fmt.Fprintf(b, "    location = %s {\n      internal;\n      proxy_pass http://doorman%s;\n", auth, query)
+	b.WriteString("      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n")
+	b.WriteString("      proxy_pass_request_body off;\n      proxy_set_header Content-Length \"\";\n    }\n")
 }
 
 // logCount counts the log lines of r whose message is msg.
