@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -158,6 +159,12 @@ func (h *Handler) logout(c echo.Context) error {
 		return err
 	}
 	c.Response().Header()["Cache-Control"] = h.noStore
+	if !h.states.ready.Load() && h.hasSessionCookie(r) {
+		// Until the store was read once no session counts, so this one
+		// could be neither found nor ended: "signed out" would be false
+		// while every copy of the cookie goes on working.
+		return storeError(fmt.Errorf("%w: the store was not read yet", store.ErrUnavailable))
+	}
 	if vs, ok := h.findSession(r, "", false); ok {
 		if err := h.endSession(c, vs.session.Email, vs.state.id, store.ReasonUser); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return storeError(err)

@@ -51,6 +51,8 @@ type testConfig struct {
 	offline bool
 	auth    func(*Config) // edits the Config after the defaults
 	server  ServerConfig  // Pages and Ready, when nil, are the embedded templates and the whitelist's
+	// unread serves at once, without waiting until the store was read.
+	unread bool
 }
 
 // newTestDoorman serves doorman over a whitelist holding list until the
@@ -72,7 +74,11 @@ func newTestDoorman(t *testing.T, list string, tc testConfig) *testDoorman {
 	if !tc.offline {
 		td.google = googletest.NewServer(t)
 	}
-	td.h = mustHandler(t, td.config(t, logger, tc.auth))
+	if tc.unread {
+		td.h = startHandler(t, td.config(t, logger, tc.auth))
+	} else {
+		td.h = mustHandler(t, td.config(t, logger, tc.auth))
+	}
 	sc := tc.server
 	if sc.Pages == nil {
 		sc.Pages = mustPages(t)
@@ -114,12 +120,19 @@ func (offlineTransport) RoundTrip(*http.Request) (*http.Response, error) {
 
 func mustHandler(t *testing.T, cfg Config) *Handler {
 	t.Helper()
+	h := startHandler(t, cfg)
+	waitFor(t, 5*time.Second, "the store read", h.Ready)
+	return h
+}
+
+// startHandler makes a Handler of cfg and starts following its store.
+func startHandler(t *testing.T, cfg Config) *Handler {
+	t.Helper()
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go h.Run(t.Context())
-	waitFor(t, 5*time.Second, "the store read", h.Ready)
 	return h
 }
 

@@ -266,6 +266,21 @@ func (h *Handler) findSession(r *http.Request, list string, onList bool) (*verif
 	return nil, false
 }
 
+// hasSessionCookie reports whether r carries a cookie of the session's
+// name, valid or not.
+func (h *Handler) hasSessionCookie(r *http.Request) bool {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			if _, ok := cookieValue(part, h.cookie.name); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // verifySession decodes value, from the cache of verified values when it
 // was seen before, and checks expiry at now (unix seconds) and that the
 // session was not ended (refusing every session until the store's ended

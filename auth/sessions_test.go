@@ -329,3 +329,30 @@ func FuzzValidSessionID(f *testing.F) {
 		}
 	})
 }
+
+// TestLogoutBeforeTheStoreIsRead: a doorman that has not yet read the
+// store (started while it hangs) cannot tell a live session from an ended
+// one, nor end it: /logout with a session cookie answers 503 and keeps the
+// cookie, so that the visitor can try again, rather than "signed out" while
+// every copy goes on working.
+func TestLogoutBeforeTheStoreIsRead(t *testing.T) {
+	t.Parallel()
+	redis := redistest.Start(t)
+	list := "alice@example.com\n"
+	a := newTestDoorman(t, list, testConfig{offline: true, auth: func(c *Config) { c.Store = openStore(t, redis.URL(), store.Options{}) }})
+	alice := mintSession(t, a.h, "alice@example.com")
+	redis.Freeze(t)
+	b := newTestDoorman(t, list, testConfig{offline: true, unread: true, auth: func(c *Config) { c.Store = openStore(t, redis.URL(), store.Options{}) }})
+	resp, _ := b.do(t, http.MethodGet, "/logout", nil, nil, alice)
+	if resp.StatusCode != http.StatusServiceUnavailable || findCookie(resp, "doorman") != nil {
+		t.Errorf("GET /logout before the store was read = %d, cookie %v; want 503 keeping the cookie", resp.StatusCode, findCookie(resp, "doorman"))
+	}
+	if resp, _ := b.do(t, http.MethodGet, "/logout", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("GET /logout without a cookie before the store was read = %d, want 303 to the login page", resp.StatusCode)
+	}
+	redis.Thaw(t)
+	waitFor(t, 5*time.Second, "the store read", b.h.Ready)
+	if got := authStatus(t, a, alice); got != http.StatusOK {
+		t.Errorf("/auth with the session whose logout was refused = %d, want 200", got)
+	}
+}
