@@ -61,8 +61,11 @@ type sessionWire struct {
 // sessionIDLen is the length of a session id: 16 random bytes, base64url.
 const sessionIDLen = 22
 
+// sessionIDBytes is how many random bytes a session id carries.
+const sessionIDBytes = 16
+
 // newSessionID returns a fresh session id.
-func newSessionID() string { return randomString(16) }
+func newSessionID() string { return randomString(sessionIDBytes) }
 
 // storeID is the id under which the store keeps the session whose secret
 // id is sid: a hash, so that the store never holds what a cookie carries.
@@ -76,8 +79,11 @@ func validSessionID(sid string) bool {
 	if len(sid) != sessionIDLen {
 		return false
 	}
-	_, err := base64.RawURLEncoding.Strict().DecodeString(sid)
-	return err == nil
+	// The decoder skips '\r' and '\n', so 22 characters with a line
+	// break among them decode to fewer bytes: only 16 bytes is the one
+	// spelling.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(sid)
+	return err == nil && len(b) == sessionIDBytes
 }
 
 // codec encodes and decodes one kind of cookie with securecookie:
