@@ -170,15 +170,18 @@ func postForm(ctx context.Context, client *http.Client, target string, form url.
 	return send(client, req, v)
 }
 
-// send sends req and decodes a JSON answer into v; an answer that is not
-// JSON leaves v alone.
+// send sends req without following redirects and decodes a JSON answer
+// into v; an answer that is not JSON leaves v alone.
 func send(client *http.Client, req *http.Request, v any) (int, error) {
 	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
+	resp, err := noRedirects(client).Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("cannot reach %s: %w", req.URL.Host, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return 0, redirectError(req, resp)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
 		return 0, fmt.Errorf("reading %s's answer: %w", req.URL.Host, err)
@@ -189,6 +192,37 @@ func send(client *http.Client, req *http.Request, v any) (int, error) {
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// noRedirects is client, refusing every redirect: doorman's endpoints
+// never redirect, and following one would post the device code, or send
+// the token, to the address it names.
+func noRedirects(client *http.Client) *http.Client {
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// redirectError reports the redirect resp answered req with, naming only
+// the origin it points to.
+func redirectError(req *http.Request, resp *http.Response) error {
+	where := "another address"
+	if u, err := req.URL.Parse(resp.Header.Get("Location")); err == nil && u.Host != "" && printable(u.Host) {
+		where = u.Scheme + "://" + u.Host
+	}
+	return fmt.Errorf("%s answered %d, a redirect to %s, which doorman does not follow (the code or token would go with it); if that is your doorman, use its address",
+		req.URL.Host, resp.StatusCode, where)
+}
+
+// printable reports whether s is printable ASCII without spaces: safe to
+// show on a terminal as it is.
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // unwrapURLError drops *url.Error's "Post \"…\":" prefix, which repeats
