@@ -56,6 +56,26 @@ func readCredentials(path string) (credentials, error) {
 	return c, nil
 }
 
+// update reads the file at path, lets edit change it and writes it back,
+// holding a lock on path+".lock" all the while, so that commands run at
+// once (two logins) never lose each other's changes.
+func update(path string, edit func(c credentials)) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	defer unlock()
+	c, err := readCredentials(path)
+	if err != nil {
+		return err
+	}
+	edit(c)
+	return c.write(path)
+}
+
 // write replaces the file at path with c: the file 0600, its directory
 // 0700, written to a temporary file first so that a reader never sees half.
 func (c credentials) write(path string) error {

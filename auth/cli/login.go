@@ -237,12 +237,7 @@ func unwrapURLError(err error) error {
 
 // save keeps c under server in the credentials file at path.
 func save(path, server string, c Credential, out io.Writer) error {
-	creds, err := readCredentials(path)
-	if err != nil {
-		return err
-	}
-	creds.Tokens[server] = c
-	if err := creds.write(path); err != nil {
+	if err := update(path, func(creds credentials) { creds.Tokens[server] = c }); err != nil {
 		return fmt.Errorf("save the token: %w", err)
 	}
 	fmt.Fprintf(out, "Signed in. The token is saved in %s until %s; print it with: doorman token %s\n",

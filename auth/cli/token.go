@@ -63,8 +63,7 @@ func logout(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	delete(creds.Tokens, server)
-	if err := creds.write(path); err != nil {
+	if err := update(path, func(creds credentials) { delete(creds.Tokens, server) }); err != nil {
 		return fmt.Errorf("forget the token: %w", err)
 	}
 	fmt.Fprintf(e.out, "Signed out of %s.\n", server)
