@@ -78,12 +78,14 @@ func revoke(ctx context.Context, client *http.Client, server, tok string) error 
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	var answer struct{}
-	status, err := send(client, req, &answer)
+	r, err := send(client, req, &answer)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w; the token is kept, try again", err)
-	case status == http.StatusOK, status == http.StatusUnauthorized:
+	case r.status == http.StatusOK, r.status == http.StatusUnauthorized:
 		return nil
+	case r.busy():
+		return fmt.Errorf("%s is busy; the token is kept, try again in %s", server, r.pause())
 	}
-	return fmt.Errorf("%s answered %d; the token is kept, try again", server, status)
+	return fmt.Errorf("%s answered %d; the token is kept, try again", server, r.status)
 }
