@@ -101,10 +101,10 @@ type postFixture struct {
 	aliceCSRF, bobCSRF string
 }
 
-func newPostFixture(t *testing.T) *postFixture {
+func newPostFixture(t *testing.T, edit func(*Config)) *postFixture {
 	t.Helper()
 	var skew atomic.Int64
-	f := &postFixture{td: deviceDoorman(t, &skew, nil)}
+	f := &postFixture{td: deviceDoorman(t, &skew, edit)}
 	f.alice, f.other, f.bob = mintSession(t, f.td.h, "alice@example.com"), mintSession(t, f.td.h, "alice@example.com"), mintSession(t, f.td.h, "bob@example.com")
 	f.aliceCSRF, f.bobCSRF = f.td.h.csrfToken(sessionOf(t, f.td, f.alice)), f.td.h.csrfToken(sessionOf(t, f.td, f.bob))
 	f.token = makeToken(t, f.td.h.store, "alice@example.com", "ci", time.Hour, "gpt4")
@@ -165,7 +165,7 @@ func TestSecurityOwnFormPosts(t *testing.T) {
 		}
 		t.Run(path, func(t *testing.T) {
 			t.Parallel()
-			f := newPostFixture(t)
+			f := newPostFixture(t, nil)
 			form := ownFormPosts[path](f, t)
 			attacks := []struct {
 				name, csrf, query string
@@ -233,7 +233,7 @@ func cloneValues(v url.Values) url.Values {
 // /callback and the program endpoints act on no cookie.
 func TestSecurityPostsWithoutCookieAuthority(t *testing.T) {
 	t.Parallel()
-	f := newPostFixture(t)
+	f := newPostFixture(t, nil)
 	forms := map[string]url.Values{
 		"/device/code":   {"list": {"gpt4"}, "name": {"planted"}},
 		"/device/token":  {"grant_type": {deviceGrantType}, "device_code": {f.code.DeviceCode}},
