@@ -21,13 +21,16 @@ const maxBuckets = 1 << 16
 // client's whole /64 counted as one. A client over the limit gets
 // Retry-After and refuse's answer. Each call is a limiter of its own, so
 // that one group's traffic never spends another's allowance. perSecond <= 0
-// disables the limit.
-func rateLimit(perSecond float64, refuse echo.HandlerFunc) echo.MiddlewareFunc {
+// disables the limit; now nil means time.Now.
+func rateLimit(perSecond float64, now func() time.Time, refuse echo.HandlerFunc) echo.MiddlewareFunc {
 	if perSecond <= 0 {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
+	if now == nil {
+		now = time.Now
+	}
 	burst := max(10, math.Ceil(4*perSecond))
-	l := newLimiter(perSecond, burst, maxBuckets, time.Now)
+	l := newLimiter(perSecond, burst, maxBuckets, now)
 	return func(next echo.HandlerFunc) echo.HandlerFunc { return l.middleware(next, refuse) }
 }
 

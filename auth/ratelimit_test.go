@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +22,8 @@ func TestRateLimitSignInPages(t *testing.T) {
 		otherIP   string // X-Real-IP of a second client after the first is limited
 		wantOther int
 	}{
-		{"peer address when no header is trusted", ServerConfig{RateLimit: 1}, "192.0.2.7", http.StatusTooManyRequests},
-		{"trusted header separates clients", ServerConfig{RateLimit: 1, IPTrust: IPTrust{Header: "X-Real-IP", AnyPeer: true}}, "192.0.2.7", http.StatusOK},
+		{"peer address when no header is trusted", ServerConfig{RateLimit: 1, Clock: stoppedClock()}, "192.0.2.7", http.StatusTooManyRequests},
+		{"trusted header separates clients", ServerConfig{RateLimit: 1, Clock: stoppedClock(), IPTrust: IPTrust{Header: "X-Real-IP", AnyPeer: true}}, "192.0.2.7", http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,7 +31,7 @@ func TestRateLimitSignInPages(t *testing.T) {
 			td := newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, server: tt.server})
 			first := http.Header{"X-Real-Ip": {"192.0.2.1"}}
 			limited := 0
-			for range 15 { // burst is 10 at 1/s
+			for range 15 { // burst is 10 at 1/s; the clock stands still
 				resp, body := td.do(t, http.MethodGet, "/login", nil, first)
 				if resp.StatusCode == http.StatusTooManyRequests {
 					limited++
@@ -41,8 +40,8 @@ func TestRateLimitSignInPages(t *testing.T) {
 					}
 				}
 			}
-			if limited < 4 {
-				t.Errorf("15 quick /login requests: %d limited, want at least 4", limited)
+			if limited != 5 {
+				t.Errorf("15 /login requests: %d limited, want 5 (burst 10)", limited)
 			}
 			resp, _ := td.do(t, http.MethodGet, "/login", nil, http.Header{"X-Real-Ip": {tt.otherIP}})
 			if resp.StatusCode != tt.wantOther {
@@ -56,14 +55,22 @@ func TestRateLimitSignInPages(t *testing.T) {
 }
 
 // limitedDoorman serves doorman with the rate limit and the client address
-// that --rate-limit and --trusted-ip-header (through ParseIPTrust) give it.
+// that --rate-limit and --trusted-ip-header (through ParseIPTrust) give it,
+// its rate limits on a clock that stands still: no bucket refills, however
+// slowly the test's requests come.
 func limitedDoorman(t *testing.T, rate float64, trustedIPHeader string) *testDoorman {
 	t.Helper()
 	trust, err := ParseIPTrust(trustedIPHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, server: ServerConfig{RateLimit: rate, IPTrust: trust}})
+	return newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, server: ServerConfig{RateLimit: rate, IPTrust: trust, Clock: stoppedClock()}})
+}
+
+// stoppedClock is a clock for the rate limits that never moves.
+func stoppedClock() func() time.Time {
+	at := time.Unix(1_800_000_000, 0)
+	return func() time.Time { return at }
 }
 
 // loginStatus sends GET /login to td as nginx would, with X-Real-IP
@@ -131,7 +138,7 @@ func TestRateLimitMemoryBounded(t *testing.T) {
 	// Not parallel: it measures the heap.
 	e := echo.New()
 	e.IPExtractor = echo.ExtractIPDirect()
-	h := rateLimit(10, refusePage)(func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+	h := rateLimit(10, nil, refusePage)(func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 	before := liveHeap()
 	req := httptest.NewRequest(http.MethodGet, "/login", nil)
 	for i := range 200_000 {
@@ -276,9 +283,8 @@ func TestRateLimitGroups(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			// 0.1/s: a burst of 10, then one more every 10 s, so that even a
-			// slow machine sends 15 requests before the bucket refills much.
-			td := newTestDoorman(t, twoLists, testConfig{offline: true, server: ServerConfig{RateLimit: 0.1}, auth: func(c *Config) {
+			// 1/s, a burst of 10, on a clock that stands still: no refill.
+			td := newTestDoorman(t, twoLists, testConfig{offline: true, server: ServerConfig{RateLimit: 1, Clock: stoppedClock()}, auth: func(c *Config) {
 				c.DeviceSignIn, c.PublicURL = true, devicePublicURL
 			}})
 			alice := mintSession(t, td.h, "alice@example.com")
@@ -293,12 +299,12 @@ func TestRateLimitGroups(t *testing.T) {
 					made++
 				}
 			}
-			if limited < 4 {
-				t.Errorf("15 quick POST %s: %d limited, want at least 4 (burst 10)", tt.path, limited)
+			if limited != 5 {
+				t.Errorf("15 POST %s: %d limited, want 5 (burst 10)", tt.path, limited)
 			}
 			if tt.path == "/tokens" {
-				if n := len(mustTokens(t, td, "alice@example.com")); n != made || n > 11 {
-					t.Errorf("tokens stored = %d after %d made, want those made and at most 11", n, made)
+				if n := len(mustTokens(t, td, "alice@example.com")); n != made || n != 10 {
+					t.Errorf("tokens stored = %d after %d made, want the burst's 10", n, made)
 				}
 			}
 			for _, other := range tt.others {
@@ -333,8 +339,8 @@ func limitedPost(t *testing.T, td *testDoorman, path string, alice *http.Cookie)
 // program RFC 8628's slow_down in JSON, for a browser the 429 page.
 func checkTooMany(t *testing.T, path string, resp *http.Response, body string, json bool) {
 	t.Helper()
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 || s > 10 {
-		t.Errorf("POST %s: 429 with Retry-After %q, want 1 to 10 seconds", path, resp.Header.Get("Retry-After"))
+	if got := resp.Header.Get("Retry-After"); got != "1" {
+		t.Errorf("POST %s: 429 with Retry-After %q, want 1 (second, at 1/s)", path, got)
 	}
 	ctype := resp.Header.Get("Content-Type")
 	switch {

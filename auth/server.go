@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -54,6 +55,7 @@ type ServerConfig struct {
 	Pages     *template.Template // the parsed templates (templates.Parse); required
 	Ready     func() bool        // whether the whitelist is loaded, for /readyz (with Handler.Ready); nil means it is
 	RateLimit float64            // requests per second per client to each limited group of routes (see NewServer); 0 is off
+	Clock     func() time.Time   // the rate limits' clock; nil means time.Now
 	IPTrust   IPTrust            // where the client address comes from; the zero value trusts no header
 	// LoopbackHostsOnly refuses requests whose Host is no loopback name
 	// (demo mode: see loopbackHostsOnly).
@@ -94,9 +96,9 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 	// browser; programs (device sign-in, whose polling must never spend a
 	// visitor's sign-ins, and the CLI's logout); and making tokens, which a
 	// script must not do without end.
-	signInLimit := rateLimit(cfg.RateLimit, refusePage)
-	programLimit := rateLimit(cfg.RateLimit, refuseJSON)
-	tokenLimit := rateLimit(cfg.RateLimit, refusePage)
+	signInLimit := rateLimit(cfg.RateLimit, cfg.Clock, refusePage)
+	programLimit := rateLimit(cfg.RateLimit, cfg.Clock, refuseJSON)
+	tokenLimit := rateLimit(cfg.RateLimit, cfg.Clock, refusePage)
 	signIn := []echo.MiddlewareFunc{rec, signInLimit, requestLogger(logger), pageHeaders(policy.page), lang}
 	makingTokens := []echo.MiddlewareFunc{rec, tokenLimit, requestLogger(logger), pageHeaders(policy.page), lang}
 	home := h.home
