@@ -139,7 +139,7 @@ func TestCLILoginWhenLimited(t *testing.T) {
 	if err := cli.Run(t.Context(), []string{"token", limited.URL}, getenv, &tok, &tok); err != nil {
 		t.Fatalf("doorman token = %v", err)
 	}
-	waitFor(t, time.Second, "the token admitted at /auth?list=gpt4", func() bool {
+	waitFor(t, 5*time.Second, "the token admitted at /auth?list=gpt4", func() bool {
 		return authWith(t, td, "gpt4", "Authorization", "Bearer "+strings.TrimSpace(tok.String()), nil).StatusCode == http.StatusOK
 	})
 }

@@ -92,7 +92,7 @@ func TestSecurityDeviceApprovalOnce(t *testing.T) {
 	if status != http.StatusOK || tok == "" {
 		t.Fatalf("redeeming the approved code = %d %v, want a token", status, m)
 	}
-	waitFor(t, time.Second, "the token admitted on gpt4", func() bool {
+	waitFor(t, 5*time.Second, "the token admitted on gpt4", func() bool {
 		return authWith(t, td, "gpt4", "Authorization", "Bearer "+tok, nil).StatusCode == http.StatusOK
 	})
 	if got := authWith(t, td, "gpt4", "Authorization", "Bearer "+tok, nil).Header.Get("X-Auth-Request-Email"); got != "alice@example.com" {
@@ -122,7 +122,7 @@ func TestSecurityDeviceApprovalOnce(t *testing.T) {
 		t.Fatalf("redeeming the raced code = %d %v", status, m)
 	}
 	tok, _ = m["access_token"].(string)
-	waitFor(t, time.Second, "the raced code's token admitted as "+who, func() bool {
+	waitFor(t, 5*time.Second, "the raced code's token admitted as "+who, func() bool {
 		return authWith(t, td, "", "Authorization", "Bearer "+tok, nil).Header.Get("X-Auth-Request-Email") == who
 	})
 }

@@ -63,8 +63,8 @@ func TestSecurityTokenGuessing(t *testing.T) {
 	m.Register(td.h.StoreCollector())
 	real := makeToken(t, cs, "alice@example.com", "real", time.Hour, "")
 	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
-	waitFor(t, time.Second, "the real token admitted", func() bool { c, _ := authReply(t, td, "/auth", bearer(real)); return c == http.StatusOK })
-	waitFor(t, 3*time.Second, "the real token's use written", func() bool { calls, _ := cs.counts(); return calls["TouchTokens"] > 0 })
+	waitFor(t, 5*time.Second, "the real token admitted", func() bool { c, _ := authReply(t, td, "/auth", bearer(real)); return c == http.StatusOK })
+	waitFor(t, 5*time.Second, "the real token's use written", func() bool { calls, _ := cs.counts(); return calls["TouchTokens"] > 0 })
 
 	before, _ := cs.counts()
 	logged := len(td.logs.String())
@@ -139,7 +139,7 @@ func TestSecurityTokenGuessCostsNoMoreThanBadCookie(t *testing.T) {
 	clock.Store(time.Now().Unix())
 	h := newTestHandler(t, fakeAllowlist{"": {"alice@example.com"}}, &clock)
 	real := makeToken(t, h.store, "alice@example.com", "real", time.Hour, "")
-	waitFor(t, time.Second, "the real token known", func() bool { _, ok := h.tokenFor(real, "", clock.Load()); return ok })
+	waitFor(t, 5*time.Second, "the real token known", func() bool { _, ok := h.tokenFor(real, "", clock.Load()); return ok })
 	allocs := func(name, header, value string) float64 {
 		req := httptest.NewRequest(http.MethodGet, "/auth", nil)
 		req.Header.Set(header, value)

@@ -63,7 +63,7 @@ func TestSecurityForeignIDsIndistinguishable(t *testing.T) {
 	if authStatus(t, td, bob) != http.StatusOK {
 		t.Error("bob's session was ended by alice's posts")
 	}
-	waitFor(t, time.Second, "bob's token admitted", func() bool {
+	waitFor(t, 5*time.Second, "bob's token admitted", func() bool {
 		c, _ := authReply(t, td, "/auth", http.Header{"Authorization": {"Bearer " + bobsToken}})
 		return c == http.StatusOK
 	})

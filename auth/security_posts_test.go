@@ -109,7 +109,7 @@ func newPostFixture(t *testing.T, edit func(*Config)) *postFixture {
 	f.aliceCSRF, f.bobCSRF = f.td.h.csrfToken(sessionOf(t, f.td, f.alice)), f.td.h.csrfToken(sessionOf(t, f.td, f.bob))
 	f.token = makeToken(t, f.td.h.store, "alice@example.com", "ci", time.Hour, "gpt4")
 	f.code = askCode(t, f.td, url.Values{"list": {"gpt4"}})
-	waitFor(t, time.Second, "alice's token known", func() bool { return f.tokenLive(t) })
+	waitFor(t, 5*time.Second, "alice's token known", func() bool { return f.tokenLive(t) })
 	return f
 }
 

@@ -90,7 +90,7 @@ func TestSecurityNoSecretInLogsOrMetrics(t *testing.T) {
 	secrets["made token"], secrets["made token id"] = made[len(tokenPrefix):], tokenID(tokenHash(made))
 
 	// Both tokens and the cookie at /auth, counted and not; refusals.
-	waitFor(t, time.Second, "the device token admitted", func() bool {
+	waitFor(t, 5*time.Second, "the device token admitted", func() bool {
 		return authWith(t, td, "gpt4", "Authorization", "Bearer "+device, nil).StatusCode == http.StatusOK
 	})
 	for _, r := range []struct {
