@@ -123,7 +123,7 @@ func settingsTable(o *options) settings.Table {
 			Value: settings.Bind(&s.IPTrust, auth.ParseIPTrust),
 			Help:  "header that holds the client address, trusted from any peer when set (\"none\": the peer address always)"},
 		{Name: "rate-limit", Env: "DOORMAN_RATE_LIMIT", Default: "10", Value: settings.Bind(&s.RateLimit, parseRate),
-			Help: "/login and /callback requests per second per client (an IPv6 /64 is one client), in bursts of 4 s' worth; 0 turns it off"},
+			Help: "requests per second per client (an IPv6 /64 is one client), in bursts of 4 s' worth, to each of: sign-in (/login, /callback), programs (/device/code, /device/token, /tokens/revoke) and making tokens (POST /tokens), counted apart; 0 turns it off"},
 		{Name: "demo", Help: "try doorman out: loopback only, sign-in without Google, a throwaway whitelist and keys; never for real use",
 			Default: "false", Value: settings.Bind(&o.demo, settings.Bool)},
 		{Name: "check", Help: "validate configuration, keys and whitelist (every bad line), then exit 0 (valid) or 1",

@@ -15,17 +15,32 @@ import (
 // are tracked at once, about 5 MiB in all (TestRateLimitMemoryBounded).
 const maxBuckets = 1 << 16
 
-// rateLimit returns a per-client token bucket for the sign-in pages: perSecond
-// requests a second on average, in bursts of up to four seconds' worth (at
-// least 10). The client is c.RealIP() (see clientIP), an IPv6 client's whole
-// /64 counted as one. perSecond <= 0 disables the limit.
-func rateLimit(perSecond float64) echo.MiddlewareFunc {
+// rateLimit returns a per-client token bucket for one group of routes:
+// perSecond requests a second on average, in bursts of up to four seconds'
+// worth (at least 10). The client is c.RealIP() (see clientIP), an IPv6
+// client's whole /64 counted as one. A client over the limit gets
+// Retry-After and refuse's answer. Each call is a limiter of its own, so
+// that one group's traffic never spends another's allowance. perSecond <= 0
+// disables the limit; now nil means time.Now.
+func rateLimit(perSecond float64, now func() time.Time, refuse echo.HandlerFunc) echo.MiddlewareFunc {
 	if perSecond <= 0 {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
+	if now == nil {
+		now = time.Now
+	}
 	burst := max(10, math.Ceil(4*perSecond))
-	return newLimiter(perSecond, burst, maxBuckets, time.Now).middleware
+	l := newLimiter(perSecond, burst, maxBuckets, now)
+	return func(next echo.HandlerFunc) echo.HandlerFunc { return l.middleware(next, refuse) }
 }
+
+// refusePage answers a page route's client over its limit: the 429 page.
+func refusePage(echo.Context) error { return echo.NewHTTPError(http.StatusTooManyRequests) }
+
+// refuseJSON answers a program's client over its limit: 429
+// {"error":"slow_down"}, the error by which RFC 8628 (section 3.5) tells a
+// polling program to wait longer, beside Retry-After.
+func refuseJSON(c echo.Context) error { return jsonError(c, http.StatusTooManyRequests, "slow_down") }
 
 // clientKey is what the limiter counts requests by: an IPv4 address, or the
 // /64 prefix of an IPv6 one (as IPv6 bytes, the rest zero). A single host
@@ -91,13 +106,13 @@ func newLimiter(rate, burst float64, max int, now func() time.Time) *limiter {
 	}
 }
 
-// middleware answers 429 with Retry-After to a client over its limit.
-func (l *limiter) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+// middleware answers a client over its limit with Retry-After and refuse.
+func (l *limiter) middleware(next, refuse echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ok, retry := l.allow(clientKeyOf(c.RealIP()))
 		if !ok {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-			return echo.NewHTTPError(http.StatusTooManyRequests)
+			return refuse(c)
 		}
 		return next(c)
 	}

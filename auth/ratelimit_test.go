@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"testing"
@@ -21,8 +22,8 @@ func TestRateLimitSignInPages(t *testing.T) {
 		otherIP   string // X-Real-IP of a second client after the first is limited
 		wantOther int
 	}{
-		{"peer address when no header is trusted", ServerConfig{RateLimit: 1}, "192.0.2.7", http.StatusTooManyRequests},
-		{"trusted header separates clients", ServerConfig{RateLimit: 1, IPTrust: IPTrust{Header: "X-Real-IP", AnyPeer: true}}, "192.0.2.7", http.StatusOK},
+		{"peer address when no header is trusted", ServerConfig{RateLimit: 1, Clock: stoppedClock()}, "192.0.2.7", http.StatusTooManyRequests},
+		{"trusted header separates clients", ServerConfig{RateLimit: 1, Clock: stoppedClock(), IPTrust: IPTrust{Header: "X-Real-IP", AnyPeer: true}}, "192.0.2.7", http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -30,7 +31,7 @@ func TestRateLimitSignInPages(t *testing.T) {
 			td := newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, server: tt.server})
 			first := http.Header{"X-Real-Ip": {"192.0.2.1"}}
 			limited := 0
-			for range 15 { // burst is 10 at 1/s
+			for range 15 { // burst is 10 at 1/s; the clock stands still
 				resp, body := td.do(t, http.MethodGet, "/login", nil, first)
 				if resp.StatusCode == http.StatusTooManyRequests {
 					limited++
@@ -39,8 +40,8 @@ func TestRateLimitSignInPages(t *testing.T) {
 					}
 				}
 			}
-			if limited < 4 {
-				t.Errorf("15 quick /login requests: %d limited, want at least 4", limited)
+			if limited != 5 {
+				t.Errorf("15 /login requests: %d limited, want 5 (burst 10)", limited)
 			}
 			resp, _ := td.do(t, http.MethodGet, "/login", nil, http.Header{"X-Real-Ip": {tt.otherIP}})
 			if resp.StatusCode != tt.wantOther {
@@ -54,14 +55,22 @@ func TestRateLimitSignInPages(t *testing.T) {
 }
 
 // limitedDoorman serves doorman with the rate limit and the client address
-// that --rate-limit and --trusted-ip-header (through ParseIPTrust) give it.
+// that --rate-limit and --trusted-ip-header (through ParseIPTrust) give it,
+// its rate limits on a clock that stands still: no bucket refills, however
+// slowly the test's requests come.
 func limitedDoorman(t *testing.T, rate float64, trustedIPHeader string) *testDoorman {
 	t.Helper()
 	trust, err := ParseIPTrust(trustedIPHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, server: ServerConfig{RateLimit: rate, IPTrust: trust}})
+	return newTestDoorman(t, "alice@example.com\n", testConfig{offline: true, server: ServerConfig{RateLimit: rate, IPTrust: trust, Clock: stoppedClock()}})
+}
+
+// stoppedClock is a clock for the rate limits that never moves.
+func stoppedClock() func() time.Time {
+	at := time.Unix(1_800_000_000, 0)
+	return func() time.Time { return at }
 }
 
 // loginStatus sends GET /login to td as nginx would, with X-Real-IP
@@ -129,7 +138,7 @@ func TestRateLimitMemoryBounded(t *testing.T) {
 	// Not parallel: it measures the heap.
 	e := echo.New()
 	e.IPExtractor = echo.ExtractIPDirect()
-	h := rateLimit(10)(func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+	h := rateLimit(10, nil, refusePage)(func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 	before := liveHeap()
 	req := httptest.NewRequest(http.MethodGet, "/login", nil)
 	for i := range 200_000 {
@@ -252,4 +261,95 @@ func BenchmarkLimiterAllow(b *testing.B) {
 			l.allow(keys[(maxBuckets+i)%len(keys)]) // never among the last maxBuckets seen
 		}
 	})
+}
+
+// TestRateLimitGroups: /device/code, /device/token, /tokens/revoke and
+// POST /tokens are limited per client like sign-in, programs answered in
+// JSON as RFC 8628 polling expects, pages with the 429 page; each group
+// has an allowance of its own, so a terminal polling or a script making
+// tokens never spends a visitor's sign-ins, and /auth is never limited.
+func TestRateLimitGroups(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, path string
+		json       bool
+		others     []string // paths of other groups, answered normally while this one is limited
+	}{
+		{"device code", "/device/code", true, []string{"/login", "/tokens"}},
+		{"device token", "/device/token", true, []string{"/login", "/tokens"}},
+		{"revoke", "/tokens/revoke", true, []string{"/login", "/tokens"}},
+		{"making tokens", "/tokens", false, []string{"/login", "/device/token"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// 1/s, a burst of 10, on a clock that stands still: no refill.
+			td := newTestDoorman(t, twoLists, testConfig{offline: true, server: ServerConfig{RateLimit: 1, Clock: stoppedClock()}, auth: func(c *Config) {
+				c.DeviceSignIn, c.PublicURL = true, devicePublicURL
+			}})
+			alice := mintSession(t, td.h, "alice@example.com")
+			limited, made := 0, 0
+			for range 15 {
+				resp, body := limitedPost(t, td, tt.path, alice)
+				switch resp.StatusCode {
+				case http.StatusTooManyRequests:
+					limited++
+					checkTooMany(t, tt.path, resp, body, tt.json)
+				case http.StatusOK:
+					made++
+				}
+			}
+			if limited != 5 {
+				t.Errorf("15 POST %s: %d limited, want 5 (burst 10)", tt.path, limited)
+			}
+			if tt.path == "/tokens" {
+				if n := len(mustTokens(t, td, "alice@example.com")); n != made || n != 10 {
+					t.Errorf("tokens stored = %d after %d made, want the burst's 10", n, made)
+				}
+			}
+			for _, other := range tt.others {
+				if resp, body := limitedPost(t, td, other, alice); resp.StatusCode == http.StatusTooManyRequests {
+					t.Errorf("%s while POST %s is limited = 429, want its own allowance:\n%s", other, tt.path, body)
+				}
+			}
+			if resp, _ := td.do(t, http.MethodGet, "/auth", nil, nil, alice); resp.StatusCode != http.StatusOK {
+				t.Errorf("/auth while POST %s is limited = %d, want 200 (never limited)", tt.path, resp.StatusCode)
+			}
+		})
+	}
+}
+
+// limitedPost sends one request of path's group as its client would: GET
+// /login, a token form as alice, or a program's form.
+func limitedPost(t *testing.T, td *testDoorman, path string, alice *http.Cookie) (*http.Response, string) {
+	t.Helper()
+	switch path {
+	case "/login":
+		return td.do(t, http.MethodGet, "/login", nil, nil)
+	case "/tokens":
+		return postTokenForm(t, td, "/tokens", url.Values{"name": {"script"}, "list": {"gpt4"}, "days": {"1"}}, alice)
+	case "/tokens/revoke":
+		return td.do(t, http.MethodPost, path, nil, http.Header{"Authorization": {"Bearer " + newPersonalToken()}})
+	}
+	form := url.Values{"list": {""}, "grant_type": {deviceGrantType}, "device_code": {"unknown"}}
+	return td.do(t, http.MethodPost, path, strings.NewReader(form.Encode()), formHeader())
+}
+
+// checkTooMany checks a 429: Retry-After in whole seconds, and for a
+// program RFC 8628's slow_down in JSON, for a browser the 429 page.
+func checkTooMany(t *testing.T, path string, resp *http.Response, body string, json bool) {
+	t.Helper()
+	if got := resp.Header.Get("Retry-After"); got != "1" {
+		t.Errorf("POST %s: 429 with Retry-After %q, want 1 (second, at 1/s)", path, got)
+	}
+	ctype := resp.Header.Get("Content-Type")
+	switch {
+	case json && (strings.TrimSpace(body) != `{"error":"slow_down"}` || !strings.HasPrefix(ctype, "application/json")):
+		t.Errorf("POST %s: 429 %s %q, want JSON {\"error\":\"slow_down\"}", path, ctype, body)
+	case !json && (!strings.Contains(body, "<html") || !strings.HasPrefix(ctype, "text/html")):
+		t.Errorf("POST %s: 429 %s, want the 429 page:\n%s", path, ctype, body)
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("POST %s: 429 with Cache-Control %q, want no-store", path, resp.Header.Get("Cache-Control"))
+	}
 }

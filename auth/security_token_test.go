@@ -92,7 +92,7 @@ func literal(s string) func(*testing.T, *googletest.Server, string) string {
 func tokenAttacks(other *googletest.Server) []tokenAttack {
 	seg := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	rs := map[string]any{"alg": "RS256"}
-	now := time.Now()
+	now := time.Now() // only where the time does not matter: times that do are read when the token is signed
 	del := func(keys ...string) func(map[string]any) {
 		return func(p map[string]any) {
 			for _, k := range keys {
@@ -144,7 +144,9 @@ func tokenAttacks(other *googletest.Server) []tokenAttack {
 		{"aud array", rawToken(rs, set("aud", []string{googletest.DefaultClientID}), "RS256"), 401, false},
 		{"aud missing", rawToken(rs, del("aud"), "RS256"), 401, false},
 		{"azp other", signedAs(func(c *googletest.Claims) { c.AuthorizedParty = "other.apps.googleusercontent.com" }), 401, false},
-		{"exp past", signedAs(func(c *googletest.Claims) { c.Expires, c.IssuedAt = now.Add(-time.Minute), now.Add(-time.Hour) }), 401, false},
+		{"exp past", signedAs(func(c *googletest.Claims) {
+			c.Expires, c.IssuedAt = time.Now().Add(-time.Minute), time.Now().Add(-time.Hour)
+		}), 401, false},
 		{"exp missing", rawToken(rs, del("exp"), "RS256"), 401, false},
 		{"exp string", rawToken(rs, set("exp", fmt.Sprint(now.Add(time.Hour).Unix())), "RS256"), 401, false},
 		{"iat 2 minutes ahead", signedAs(func(c *googletest.Claims) { c.IssuedAt = time.Now().Add(2 * time.Minute) }), 401, false},

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -53,7 +54,8 @@ func (p pagePolicy) forPage(name string, demo bool) string {
 type ServerConfig struct {
 	Pages     *template.Template // the parsed templates (templates.Parse); required
 	Ready     func() bool        // whether the whitelist is loaded, for /readyz (with Handler.Ready); nil means it is
-	RateLimit float64            // /login, /callback requests per second per client; 0 is off
+	RateLimit float64            // requests per second per client to each limited group of routes (see NewServer); 0 is off
+	Clock     func() time.Time   // the rate limits' clock; nil means time.Now
 	IPTrust   IPTrust            // where the client address comes from; the zero value trusts no header
 	// LoopbackHostsOnly refuses requests whose Host is no loopback name
 	// (demo mode: see loopbackHostsOnly).
@@ -90,8 +92,15 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 
 	lang := rememberLanguage(h)
 	page := []echo.MiddlewareFunc{rec, requestLogger(logger), pageHeaders(policy.page), lang}
-	limit := rateLimit(cfg.RateLimit) // one budget per client for sign-ins and device codes
-	signIn := []echo.MiddlewareFunc{rec, limit, requestLogger(logger), pageHeaders(policy.page), lang}
+	// Three limiters, each its own allowance per client: signing in in a
+	// browser; programs (device sign-in, whose polling must never spend a
+	// visitor's sign-ins, and the CLI's logout); and making tokens, which a
+	// script must not do without end.
+	signInLimit := rateLimit(cfg.RateLimit, cfg.Clock, refusePage)
+	programLimit := rateLimit(cfg.RateLimit, cfg.Clock, refuseJSON)
+	tokenLimit := rateLimit(cfg.RateLimit, cfg.Clock, refusePage)
+	signIn := []echo.MiddlewareFunc{rec, signInLimit, requestLogger(logger), pageHeaders(policy.page), lang}
+	makingTokens := []echo.MiddlewareFunc{rec, tokenLimit, requestLogger(logger), pageHeaders(policy.page), lang}
 	home := h.home
 	if h.inDemo() {
 		home = h.demoHome // the demo's start page for a visitor not signed in
@@ -104,7 +113,7 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 	e.POST("/sessions/end", h.endSessionPost, page...)
 	e.POST("/sessions/end-all", h.endAllPost, page...)
 	e.GET("/tokens", h.tokensPage, page...)
-	e.POST("/tokens", h.makeTokenPost, page...)
+	e.POST("/tokens", h.makeTokenPost, makingTokens...)
 	e.POST("/tokens/end", h.endTokenPost, page...)
 	if h.inDemo() {
 		// Demo mode only (doorman --demo): sign-in by button, and pages
@@ -116,10 +125,10 @@ func NewServer(h *Handler, cfg ServerConfig) http.Handler {
 	} else {
 		e.POST("/callback", h.callback, signIn...)
 	}
-	e.POST("/tokens/revoke", h.revokeToken, rec)
+	e.POST("/tokens/revoke", h.revokeToken, rec, programLimit)
 	if h.deviceSignIn {
-		e.POST("/device/code", h.deviceCode, rec, limit)
-		e.POST("/device/token", h.deviceToken, rec)
+		e.POST("/device/code", h.deviceCode, rec, programLimit)
+		e.POST("/device/token", h.deviceToken, rec, programLimit)
 		e.GET("/device", h.devicePage, page...)
 		e.POST("/device", h.deviceDecide, page...)
 	}

@@ -161,7 +161,8 @@ func (h *Handler) makeTokenPost(c echo.Context) error {
 	email := vs.session.Email
 	req, err := parseTokenForm(form, h.allow.ListsOf(email), h.maxTokenDays())
 	if err != nil {
-		tf := TokenForm{Days: min(defaultTokenTTL, h.maxTokenDays()), Name: req.name, Checked: req.lists, Error: "tokens.error." + err.Error()}
+		// The name sent is shown again, escaped, and as valid UTF-8: html/template passes invalid bytes through.
+		tf := TokenForm{Days: min(defaultTokenTTL, h.maxTokenDays()), Name: strings.ToValidUTF8(req.name, "\uFFFD"), Checked: req.lists, Error: "tokens.error." + err.Error()}
 		return h.renderTokens(c, http.StatusBadRequest, vs, tf)
 	}
 	tok, t, err := h.createToken(c, email, req)

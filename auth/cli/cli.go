@@ -8,10 +8,13 @@
 // login runs RFC 8628's device flow against doorman's /device/code and
 // /device/token, and keeps the token in
 // $XDG_CONFIG_HOME/doorman/credentials.json (default ~/.config/doorman/;
-// the file 0600, its directory 0700) under the URL. logout ends it with
+// the file 0600, its directory 0700; a file that is a symbolic link or
+// that others may read is refused) under the URL. logout ends it with
 // POST /tokens/revoke. Requests go through a clone of
 // http.DefaultTransport, so HTTPS_PROXY, NO_PROXY and SSL_CERT_FILE
-// apply. main hands them the command line:
+// apply; they follow no redirect, read at most 64 KiB of an answer, and
+// wait as long as a busy server's Retry-After asks. main hands them the
+// command line:
 //
 //	if len(args) > 0 && cli.IsCommand(args[0]) {
 //		return cli.Run(ctx, args, getenv, stdout, stderr)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -39,12 +40,21 @@ func credentialsPath(getenv func(string) string) (string, error) {
 }
 
 // readCredentials reads the file at path; a missing file holds nothing.
+// A file that is a symbolic link, or that group or others may use, is
+// refused (checkAccess).
 func readCredentials(path string) (credentials, error) {
 	c := credentials{Tokens: map[string]Credential{}}
-	b, err := os.ReadFile(path)
+	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	} else if err != nil {
+		return c, err
+	}
+	if err := checkAccess(path, fi); err != nil {
+		return c, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
 		return c, err
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
@@ -54,6 +64,43 @@ func readCredentials(path string) (credentials, error) {
 		c.Tokens = map[string]Credential{}
 	}
 	return c, nil
+}
+
+// checkAccess refuses a credentials file that is not a plain file of its
+// own (a symbolic link could point the tokens anywhere) or that group or
+// others may read or write: its tokens may be in other hands, as ssh
+// refuses a private key others may read.
+func checkAccess(path string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symbolic link; doorman keeps tokens only in a plain file: remove it and run doorman login again", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a plain file", path)
+	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("%s has mode %04o: others may have read its tokens; end them with doorman logout after chmod 600 %s",
+			path, fi.Mode().Perm(), path)
+	}
+	return nil
+}
+
+// update reads the file at path, lets edit change it and writes it back,
+// holding a lock on path+".lock" all the while, so that commands run at
+// once (two logins) never lose each other's changes.
+func update(path string, edit func(c credentials)) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	defer unlock()
+	c, err := readCredentials(path)
+	if err != nil {
+		return err
+	}
+	edit(c)
+	return c.write(path)
 }
 
 // write replaces the file at path with c: the file 0600, its directory

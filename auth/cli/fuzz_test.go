@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode"
 )
 
@@ -117,15 +119,18 @@ func FuzzDeviceCodeAnswer(f *testing.F) {
 	f.Add(404, "application/json", `{"error":"not found"}`)
 	f.Add(400, "application/json", `{"error":"invalid_request"`)
 	f.Add(200, "application/json", `{"device_code":1}`)
-	client := &http.Client{}
+	e := env{getenv: func(string) string { return "" }, out: io.Discard, client: &http.Client{}, now: time.Now}
 	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
 		if status < 200 || status > 599 {
 			status = 200 + (status%400+400)%400
 		}
+		if status == http.StatusTooManyRequests {
+			status = http.StatusOK // a busy answer is waited out (TestLoginWaitsWhenBusy), not fuzzed
+		}
 		mu.Lock()
 		current = answer{status, contentType, body}
 		mu.Unlock()
-		a, err := askCode(t.Context(), client, srv.URL, []string{""}, "")
+		a, err := askCode(t.Context(), e, srv.URL, []string{""}, "")
 		if err != nil {
 			return
 		}

@@ -2,14 +2,13 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -18,8 +17,10 @@ import (
 // grantType is RFC 8628's grant type for polling.
 const grantType = "urn:ietf:params:oauth:grant-type:device_code"
 
-// slowDown is how much longer to wait after a slow_down.
-const slowDown = 5 * time.Second
+const (
+	slowDown  = 5 * time.Second // how much longer to poll after a slow_down
+	busyTries = 5               // how often to ask a busy server for a code
+)
 
 // codeAnswer is /device/code's answer.
 type codeAnswer struct {
@@ -69,12 +70,16 @@ func login(ctx context.Context, e env, args []string) error {
 	if len(lists) == 0 {
 		lists = stringList{""}
 	}
-	code, err := askCode(ctx, e.client, server, lists, *name)
+	if _, err := readCredentials(path); err != nil { // refused before anyone approves anything
+		return err
+	}
+	code, err := askCode(ctx, e, server, lists, *name)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.out, "To sign in, open %s\nand approve the code %s (within %d minutes).\nApprove only if it is the code shown here.\n",
 		code.VerificationURIComplete, code.UserCode, max(code.ExpiresIn/60, 1))
+	warnOtherHost(e.out, server, code.VerificationURIComplete)
 	tok, err := waitForToken(ctx, e, server, code)
 	if err != nil {
 		return err
@@ -104,24 +109,47 @@ func parseArgs(fs *flag.FlagSet, args []string) (string, error) {
 	return pos[0], nil
 }
 
-// askCode asks server for a device code.
-func askCode(ctx context.Context, client *http.Client, server string, lists []string, name string) (codeAnswer, error) {
+// askCode asks server for a device code, waiting while it is busy (429)
+// as long as it asks, up to busyTries times.
+func askCode(ctx context.Context, e env, server string, lists []string, name string) (codeAnswer, error) {
 	form := url.Values{"list": lists}
 	if name != "" {
 		form.Set("name", name)
 	}
-	var a codeAnswer
-	status, err := postForm(ctx, client, server+"/device/code", form, &a)
+	for try := 1; ; try++ {
+		var a codeAnswer
+		r, err := postForm(ctx, e.client, server+"/device/code", form, &a)
+		if err != nil {
+			return a, err
+		}
+		if !r.busy() || try == busyTries || r.pause() > maxWait {
+			return checkCode(server, r, a)
+		}
+		fmt.Fprintf(e.out, "%s is busy; asking again in %s.\n", server, r.pause())
+		if err := pause(ctx, r.pause()); err != nil {
+			return a, err
+		}
+	}
+}
+
+// checkCode checks /device/code's answer a, sent with r: a code, a user
+// code fit to show, and an approval address fit to open.
+func checkCode(server string, r reply, a codeAnswer) (codeAnswer, error) {
 	switch {
-	case err != nil:
-		return a, err
-	case status == http.StatusNotFound:
+	case r.status == http.StatusNotFound:
 		return a, fmt.Errorf("%s does not offer sign-in from a terminal (doorman --device-sign-in)", server)
-	case status != http.StatusOK || a.DeviceCode == "" || a.UserCode == "":
-		return a, fmt.Errorf("%s answered %d to the sign-in request", server, status)
+	case r.busy():
+		return a, fmt.Errorf("%s is busy; try again in %s", server, r.pause())
+	case r.status != http.StatusOK || a.DeviceCode == "":
+		return a, fmt.Errorf("%s answered %d to the sign-in request", server, r.status)
+	case !validUserCode(a.UserCode):
+		return a, fmt.Errorf("%s answered a user code that is not one of doorman's", server)
 	}
 	if a.VerificationURIComplete == "" {
 		a.VerificationURIComplete = a.VerificationURI
+	}
+	if _, err := approvalURL(a.VerificationURIComplete); err != nil {
+		return a, fmt.Errorf("%s answered an approval address that is %w", server, err)
 	}
 	if strings.ContainsFunc(a.UserCode+a.VerificationURIComplete, unicode.IsControl) {
 		return a, fmt.Errorf("%s answered a sign-in code or URL with control characters, which are not printed", server)
@@ -129,90 +157,115 @@ func askCode(ctx context.Context, client *http.Client, server string, lists []st
 	return a, nil
 }
 
+// validUserCode reports whether code is fit to show: 1 to 32 letters,
+// digits and dashes (doorman's are XXXX-XXXX).
+func validUserCode(code string) bool {
+	if len(code) == 0 || len(code) > 32 {
+		return false
+	}
+	return !strings.ContainsFunc(code, func(r rune) bool {
+		return !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-')
+	})
+}
+
+// approvalURL parses an approval address: an http or https URL with a host
+// and no user info, printable as it is, at most 2 KiB.
+func approvalURL(raw string) (*url.URL, error) {
+	if raw == "" || len(raw) > 2<<10 || !printable(raw) {
+		return nil, errors.New("missing, too long or not printable")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return nil, errors.New("no http or https address of a host")
+	}
+	return u, nil
+}
+
+// warnOtherHost tells the person when the approval page is on another host
+// than server. That is so when doorman is reached at an inner address and
+// --public-url is its outside one, but also when a server relays a code
+// someone else asked a real doorman for: the token would be theirs.
+func warnOtherHost(out io.Writer, server, approval string) {
+	s, _ := url.Parse(server)
+	a, err := approvalURL(approval)
+	if err != nil || s == nil || strings.EqualFold(s.Host, a.Host) {
+		return
+	}
+	fmt.Fprintf(out, "Warning: the approval page is on %s, not on %s, the address you gave; approve only if %s is your doorman.\n",
+		a.Host, s.Host, a.Host)
+}
+
 // waitForToken polls until the code is approved, denied or expires,
-// honouring the interval and slow_down.
+// honouring the interval, slow_down (5 s more each time, RFC 8628 section
+// 3.5) and a busy server's 429 and Retry-After.
 func waitForToken(ctx context.Context, e env, server string, code codeAnswer) (tokenAnswer, error) {
 	interval := max(time.Duration(code.Interval)*time.Second, time.Second)
+	expires := e.now().Add(time.Duration(code.ExpiresIn) * time.Second)
 	form := url.Values{"grant_type": {grantType}, "device_code": {code.DeviceCode}}
+	wait := interval
 	for {
-		select {
-		case <-ctx.Done():
-			return tokenAnswer{}, ctx.Err()
-		case <-time.After(interval):
+		if code.ExpiresIn > 0 && e.now().Add(wait).After(expires) {
+			return tokenAnswer{}, errCodeExpired
+		}
+		if err := pause(ctx, wait); err != nil {
+			return tokenAnswer{}, err
 		}
 		var a tokenAnswer
-		status, err := postForm(ctx, e.client, server+"/device/token", form, &a)
+		r, err := postForm(ctx, e.client, server+"/device/token", form, &a)
 		if err != nil {
 			return a, err
 		}
-		if status == http.StatusOK && a.AccessToken != "" {
-			return a, nil
+		if r.status == http.StatusOK && a.AccessToken != "" {
+			return a, checkToken(server, a)
 		}
-		switch a.Error {
-		case "authorization_pending", "temporarily_unavailable":
-		case "slow_down":
+		wait = interval
+		if r.busy() || a.Error == "slow_down" {
 			interval += slowDown
-		case "access_denied":
-			return a, errors.New("the sign-in was denied")
-		case "expired_token":
-			return a, errors.New("the code expired before it was approved; run doorman login again")
-		case "invalid_grant":
-			return a, errors.New("the code is no longer valid (already used?); run doorman login again")
-		default:
-			return a, fmt.Errorf("%s answered %d %q while waiting for approval", server, status, a.Error)
+			wait = max(interval, r.wait)
+			continue
+		}
+		if err := pollError(server, r, a); err != nil {
+			return a, err
 		}
 	}
 }
 
-// postForm posts form to target and decodes a JSON answer into v.
-func postForm(ctx context.Context, client *http.Client, target string, form url.Values, v any) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
-	if err != nil {
-		return 0, err
+var errCodeExpired = errors.New("the code expired before it was approved; run doorman login again")
+
+// pollError is the error a poll's answer a ends the login with, or nil to
+// poll again.
+func pollError(server string, r reply, a tokenAnswer) error {
+	switch a.Error {
+	case "authorization_pending", "temporarily_unavailable":
+		return nil
+	case "access_denied":
+		return errors.New("the sign-in was denied")
+	case "expired_token":
+		return errCodeExpired
+	case "invalid_grant":
+		return errors.New("the code is no longer valid (already used?); run doorman login again")
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return send(client, req, v)
+	return fmt.Errorf("%s answered %d %.40q while waiting for approval", server, r.status, a.Error)
 }
 
-// send sends req and decodes a JSON answer into v; an answer that is not
-// JSON leaves v alone.
-func send(client *http.Client, req *http.Request, v any) (int, error) {
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("cannot reach %s: %w", req.URL.Host, unwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return 0, fmt.Errorf("reading %s's answer: %w", req.URL.Host, err)
-	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
-		if err := json.Unmarshal(body, v); err != nil {
-			return 0, fmt.Errorf("%s's answer: %w", req.URL.Host, err)
-		}
-	}
-	return resp.StatusCode, nil
-}
+// tokenShape is a doorman token: doorman_ and 38 base62 characters.
+var tokenShape = regexp.MustCompile(`^doorman_[0-9A-Za-z]{38}$`)
 
-// unwrapURLError drops *url.Error's "Post \"…\":" prefix, which repeats
-// what the message already says.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+// checkToken checks a new token before it is saved, and later printed
+// into a shell: a doorman token, with a lifetime ahead of it.
+func checkToken(server string, a tokenAnswer) error {
+	if !tokenShape.MatchString(a.AccessToken) {
+		return fmt.Errorf("%s answered an access token that is not a doorman token", server)
 	}
-	return err
+	if a.ExpiresIn <= 0 {
+		return fmt.Errorf("%s answered a token with a lifetime of %d s, not one ahead of it", server, a.ExpiresIn)
+	}
+	return nil
 }
 
 // save keeps c under server in the credentials file at path.
 func save(path, server string, c Credential, out io.Writer) error {
-	creds, err := readCredentials(path)
-	if err != nil {
-		return err
-	}
-	creds.Tokens[server] = c
-	if err := creds.write(path); err != nil {
+	if err := update(path, func(creds credentials) { creds.Tokens[server] = c }); err != nil {
 		return fmt.Errorf("save the token: %w", err)
 	}
 	fmt.Fprintf(out, "Signed in. The token is saved in %s until %s; print it with: doorman token %s\n",

@@ -63,8 +63,7 @@ func logout(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	delete(creds.Tokens, server)
-	if err := creds.write(path); err != nil {
+	if err := update(path, func(creds credentials) { delete(creds.Tokens, server) }); err != nil {
 		return fmt.Errorf("forget the token: %w", err)
 	}
 	fmt.Fprintf(e.out, "Signed out of %s.\n", server)
@@ -79,12 +78,14 @@ func revoke(ctx context.Context, client *http.Client, server, tok string) error 
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	var answer struct{}
-	status, err := send(client, req, &answer)
+	r, err := send(client, req, &answer)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w; the token is kept, try again", err)
-	case status == http.StatusOK, status == http.StatusUnauthorized:
+	case r.status == http.StatusOK, r.status == http.StatusUnauthorized:
 		return nil
+	case r.busy():
+		return fmt.Errorf("%s is busy; the token is kept, try again in %s", server, r.pause())
 	}
-	return fmt.Errorf("%s answered %d; the token is kept, try again", server, status)
+	return fmt.Errorf("%s answered %d; the token is kept, try again", server, r.status)
 }
