@@ -27,18 +27,21 @@ func (s *sqliteStore) record(ctx context.Context, tx *sql.Tx, cs []Change) error
 	if len(cs) == 0 {
 		return nil
 	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO changes (kind, id, expires, data) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
 	for _, c := range cs {
 		var data sql.NullString
 		if c.Token != nil {
 			data = sql.NullString{String: encodeToken(*c.Token), Valid: true}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO changes (kind, id, expires, data) VALUES (?, ?, ?, ?)`,
-			string(c.Kind), c.ID, millis(c.Expires), data)
-		if err != nil {
+		if _, err := insert.ExecContext(ctx, string(c.Kind), c.ID, millis(c.Expires), data); err != nil {
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?`, s.feedLen)
+	_, err = tx.ExecContext(ctx, `DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?`, s.feedLen)
 	return err
 }
 

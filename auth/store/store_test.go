@@ -109,6 +109,9 @@ func testStore(t *testing.T, newFixture func(t *testing.T) fixture) {
 		{"DeviceRedeem", testDeviceRedeem},
 		{"DeviceRedeemRace", testDeviceRedeemRace},
 		{"DeviceDurable", testDeviceDurable},
+		{"Import", testImport},
+		{"ImportRefused", testImportRefused},
+		{"ImportMany", testImportMany},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
