@@ -6,23 +6,39 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
 const (
 	// redisImportChunk is how many script calls Import sends to Redis in
-	// one pipeline: one round trip, well within the store's Timeout.
+	// one pipeline: one round trip.
 	redisImportChunk = 1000
 	// redisImportPipelines is how many pipelines Import keeps in flight,
 	// so that Redis runs one while the client writes another.
 	redisImportPipelines = 3
+	// redisImportTimeout bounds each pipeline: all its replies, behind the
+	// other pipelines in flight, take longer than one call's.
+	redisImportTimeout = 30 * time.Second
 )
 
 // importBatch implements importer with the scripts of CreateSession,
-// EndSession and CreateToken, pipelined: the records of each kind are
-// written in no particular order.
+// EndSession and CreateToken, pipelined on connections of its own, whose
+// timeouts are redisImportTimeout: the records of each kind are written
+// in no particular order.
 func (r *redisStore) importBatch(ctx context.Context, b Batch) error {
+	o := *r.client.Options()
+	o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = redisImportTimeout, redisImportTimeout, redisImportTimeout
+	o.PoolSize = redisImportPipelines
+	im := &redisStore{client: redis.NewClient(&o), prefix: r.prefix, feedLen: r.feedLen,
+		timeout: redisImportTimeout, scripts: r.scripts}
+	defer im.client.Close()
+	return im.importAll(ctx, b)
+}
+
+// importAll is importBatch, on r's connections.
+func (r *redisStore) importAll(ctx context.Context, b Batch) error {
 	err := pipelined(ctx, r, r.scripts.create, b.Sessions, sessionArgs, func(s Session, v any) error {
 		if v != int64(1) {
 			return fmt.Errorf("create session %s: session id is taken", s.ID)
