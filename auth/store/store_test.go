@@ -81,6 +81,7 @@ func testStore(t *testing.T, newFixture func(t *testing.T) fixture) {
 		{"Idle", testIdle},
 		{"UserAgent", testUserAgent},
 		{"Snapshot", testSnapshot},
+		{"SnapshotWhileChanging", testSnapshotWhileChanging},
 		{"ChangesFromAnotherStore", testChangesFromAnotherStore},
 		{"ChangesWait", testChangesWait},
 		{"ResyncForeign", testResyncForeign},
