@@ -169,6 +169,21 @@ func (s *loadStack) startDoorman(t *testing.T, name, whitelist string, args ...s
 // a SQLite file of its own, unless args name another.
 func (s *loadStack) startDoormanBin(t *testing.T, bin, name, whitelist string, args ...string) *sidecar {
 	t.Helper()
+	c, cmd := s.doormanCommand(t, bin, name, whitelist, args...)
+	c.proc = startProcess(t, name, cmd)
+	t.Cleanup(func() {
+		if err := c.proc.stop(t, syscall.SIGTERM); err != nil {
+			t.Errorf("%s exit after SIGTERM: %v, want exit 0", name, err)
+		}
+	})
+	waitForAddr(t, c.proc, c.addr)
+	return c
+}
+
+// doormanCommand writes whitelist to <name>/whitelist.txt and returns the
+// sidecar, not started yet, and the command that startDoormanBin runs.
+func (s *loadStack) doormanCommand(t *testing.T, bin, name, whitelist string, args ...string) (*sidecar, *exec.Cmd) {
+	t.Helper()
 	c := &sidecar{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), whitelist: filepath.Join(s.dir, name, "whitelist.txt")}
 	if err := os.Mkdir(filepath.Dir(c.whitelist), 0o700); err != nil {
 		t.Fatal(err)
@@ -181,14 +196,7 @@ func (s *loadStack) startDoormanBin(t *testing.T, bin, name, whitelist string, a
 	}
 	cmd := exec.Command(bin, append(flags, args...)...)
 	cmd.Env = append(cleanEnv(), s.google.ProxyEnv()...)
-	c.proc = startProcess(t, name, cmd)
-	t.Cleanup(func() {
-		if err := c.proc.stop(t, syscall.SIGTERM); err != nil {
-			t.Errorf("%s exit after SIGTERM: %v, want exit 0", name, err)
-		}
-	})
-	waitForAddr(t, c.proc, c.addr)
-	return c
+	return c, cmd
 }
 
 // signIn signs email in at doorman d for the site of list the way a
