@@ -85,7 +85,7 @@ func TestScale(t *testing.T) {
 				if !full {
 					t.Parallel()
 				}
-				b := newScaleBench(t, kind, size)
+				b := newScaleBench(t, kind, size, full)
 				b.check(t)
 				if full {
 					rows = append(rows, b.measure(t))
@@ -103,6 +103,7 @@ func TestScale(t *testing.T) {
 type scaleBench struct {
 	kind        string
 	size        scaleSize
+	measured    bool // the full run: doormen trace their garbage collections
 	stack       *loadStack
 	fullDSN     string
 	emptyDSN    string
@@ -125,11 +126,11 @@ type scaleDoorman struct {
 // newScaleBench signs the probes in on the store to be seeded (through a
 // doorman started for that and stopped), seeds it, and starts a doorman on
 // an empty store and one on the seeded store.
-func newScaleBench(t *testing.T, kind string, size scaleSize) *scaleBench {
+func newScaleBench(t *testing.T, kind string, size scaleSize, measured bool) *scaleBench {
 	t.Helper()
 	s := &loadStack{dir: t.TempDir(), google: googletest.NewServer(t)}
 	s.secret = filepath.Join(s.dir, "doorman.key")
-	b := &scaleBench{kind: kind, size: size, stack: s,
+	b := &scaleBench{kind: kind, size: size, measured: measured, stack: s,
 		fullDSN: filepath.Join(s.dir, "full.db"), emptyDSN: filepath.Join(s.dir, "empty.db")}
 	if kind == "redis" {
 		b.fullDSN, b.emptyDSN = redistest.Start(t).URL(), redistest.Start(t).URL()
@@ -165,6 +166,9 @@ func (b *scaleBench) start(t *testing.T, name, dsn string) *scaleDoorman {
 	t.Helper()
 	d := &scaleDoorman{metrics: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 	c, cmd := b.stack.doormanCommand(t, doormanBin, name, scaleWhitelist, "--store="+dsn, "--metrics-listen="+d.metrics)
+	if b.measured {
+		cmd.Env = append(cmd.Env, "GODEBUG=gctrace=1") // the live heap after each collection, for liveHeap
+	}
 	started := time.Now()
 	c.proc = startProcess(t, name, cmd)
 	d.sidecar = c
