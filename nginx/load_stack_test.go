@@ -203,11 +203,10 @@ func (s *loadStack) newDoorman(t *testing.T, bin, name, whitelist string, args .
 	return c
 }
 
-// runDoorman starts c (from newDoorman) with args after the stack's flags:
-// the stack's key file, plain-HTTP cookies and its Google traffic sent
-// through the fake's proxy. Cleanup requires exit status 0.
-func (s *loadStack) runDoorman(t *testing.T, c *sidecar, args ...string) {
-	t.Helper()
+// command is the command that runs c (from newDoorman) with args after the
+// stack's flags: the stack's key file, plain-HTTP cookies and its Google
+// traffic sent through the fake's proxy.
+func (s *loadStack) command(c *sidecar, args ...string) *exec.Cmd {
 	flags := []string{"--listen=" + c.addr, "--client-id=" + s.google.ClientID,
 		"--whitelist=" + c.whitelist, "--secret-file=" + s.secret, "--cookie-secure=false"}
 	if c.bin == doormanBin { // a -load.candidate may predate --store
@@ -215,13 +214,29 @@ func (s *loadStack) runDoorman(t *testing.T, c *sidecar, args ...string) {
 	}
 	cmd := exec.Command(c.bin, append(flags, args...)...)
 	cmd.Env = append(cleanEnv(), s.google.ProxyEnv()...)
-	c.proc = startProcess(t, c.name, cmd)
+	return cmd
+}
+
+// runDoorman starts c (from newDoorman) with args after the stack's flags
+// (see command). Cleanup requires exit status 0.
+func (s *loadStack) runDoorman(t *testing.T, c *sidecar, args ...string) {
+	t.Helper()
+	c.proc = startProcess(t, c.name, s.command(c, args...))
 	t.Cleanup(func() {
 		if err := c.proc.stop(t, syscall.SIGTERM); err != nil {
 			t.Errorf("%s exit after SIGTERM: %v, want exit 0", c.name, err)
 		}
 	})
 	waitForAddr(t, c.proc, c.addr)
+}
+
+// doormanCommand prepares doorman name (newDoorman) and returns it, not
+// started yet, with the command runDoorman would run: for tests that time
+// the start themselves.
+func (s *loadStack) doormanCommand(t *testing.T, bin, name, whitelist string, args ...string) (*sidecar, *exec.Cmd) {
+	t.Helper()
+	c := s.newDoorman(t, bin, name, whitelist, args...)
+	return c, s.command(c, args...)
 }
 
 // signIn signs email in at doorman d for the site of list the way a

@@ -334,7 +334,7 @@ func FuzzRedisReply(f *testing.F) {
 		}
 		_, _ = toTokens(v, nil)
 		_, _ = replyList(v, nil, toSession)
-		_, _ = toView(v)
+		_, _ = toVersion(v)
 		_, _ = toInts(v, 3)
 		if list, ok := v.([]any); ok {
 			checkFeedEntry(t, list)

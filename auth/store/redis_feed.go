@@ -10,50 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Snapshot implements Store. It is one script: the ended set and the
-// feed position are read atomically.
-func (r *redisStore) Snapshot(ctx context.Context, now time.Time) (View, error) {
-	v, err := r.run(ctx, r.scripts.snapshot, millis(now))
-	if err != nil {
-		return View{}, fmt.Errorf("snapshot: %w", err)
-	}
-	view, err := toView(v)
-	if err != nil {
-		return View{}, fmt.Errorf("snapshot: %w", err)
-	}
-	return view, nil
-}
-
-// toView reads the snapshot script's reply:
-// {epoch, n, last stream id, {ended id, expires, …}, {live token, …}}.
-func toView(v any) (View, error) {
-	f, ok := v.([]any)
-	if !ok || len(f) != 5 {
-		return View{}, fmt.Errorf("reply %T, want a snapshot's 5 fields", v)
-	}
-	epoch, _ := f[0].(string)
-	n, err1 := strconv.ParseUint(fmt.Sprint(f[1]), 10, 64)
-	at, err2 := parseStreamID(fmt.Sprint(f[2]))
-	pairs, _ := f[3].([]any)
-	if err := errors.Join(err1, err2); err != nil || epoch == "" || len(pairs)%2 != 0 {
-		return View{}, fmt.Errorf("bad snapshot reply %v: %w", f[:3], err)
-	}
-	ended := make(map[string]time.Time, len(pairs)/2)
-	for i := 0; i < len(pairs); i += 2 {
-		id, _ := pairs[i].(string)
-		score, err := strconv.ParseFloat(fmt.Sprint(pairs[i+1]), 64)
-		if err != nil {
-			return View{}, fmt.Errorf("ended session %s: %w", id, err)
-		}
-		ended[id] = fromMillis(int64(score))
-	}
-	tokens, err := toTokens(f[4], nil)
-	if err != nil {
-		return View{}, fmt.Errorf("live tokens: %w", err)
-	}
-	return View{Ended: ended, Tokens: tokenMap(tokens), Version: Version{epoch: epoch, n: n, at: at}}, nil
-}
-
 // Changes implements Store: one XREAD, blocking up to wait.
 func (r *redisStore) Changes(ctx context.Context, since Version, wait time.Duration) ([]Change, Version, error) {
 	if since.epoch == "" {

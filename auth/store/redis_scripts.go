@@ -102,7 +102,7 @@ end
 
 // scripts are the compiled scripts, one per operation.
 type scripts struct {
-	create, list, end, endAll, idle, touch, snapshot                   *redis.Script
+	create, list, end, endAll, idle, touch, position                   *redis.Script
 	spend, used                                                        *redis.Script
 	createToken, listTokens, endToken, endTokensOf, touchTokens        *redis.Script
 	createDevice, deviceByUser, decideDevice, pollDevice, redeemDevice *redis.Script
@@ -116,7 +116,7 @@ func newScripts() scripts {
 		endAll:   redis.NewScript(scriptLib + endAllLua),
 		idle:     redis.NewScript(scriptLib + idleLua),
 		touch:    redis.NewScript(scriptLib + touchLua),
-		snapshot: redis.NewScript(scriptLib + tokenLib + snapshotLua),
+		position: redis.NewScript(scriptLib + positionLua),
 		spend:    redis.NewScript(scriptLib + spendLua),
 		used:     redis.NewScript(scriptLib + usedLua),
 
@@ -232,18 +232,15 @@ end
 return 0
 `
 
-// snapshotLua: now → {epoch, n, last stream id, {ended id, expires, …},
-// {live token, …}}.
-const snapshotLua = `
+// positionLua: → {epoch, n, last stream id}: where the feed is.
+const positionLua = `
 local meta = p .. 'meta'
 redis.call('HSETNX', meta, 'epoch', newEpoch)
 local v = redis.call('HMGET', meta, 'epoch', 'n')
 local last = redis.call('XREVRANGE', p .. 'feed', '+', '-', 'COUNT', 1)
 local at = '0-0'
 if last[1] then at = last[1][1] end
-return {v[1], v[2] or '0', at,
-	redis.call('ZRANGEBYSCORE', p .. 'ended', '(' .. ARGV[5], '+inf', 'WITHSCORES'),
-	liveTokens(p .. 'tokens', ARGV[5])}
+return {v[1], v[2] or '0', at}
 `
 
 // spendLua: email, cost, then key, limit, expires of each window →

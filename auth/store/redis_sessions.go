@@ -16,8 +16,7 @@ func (r *redisStore) CreateSession(ctx context.Context, s Session) error {
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	v, err := r.runWrite(ctx, r.scripts.create, s.ID, s.Email, millis(s.Created), millis(s.Expires),
-		millis(s.LastSeen), s.UserAgent, s.IP)
+	v, err := r.runWrite(ctx, r.scripts.create, sessionArgs(s)...)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -25,6 +24,11 @@ func (r *redisStore) CreateSession(ctx context.Context, s Session) error {
 		return errors.New("create session: session id is taken")
 	}
 	return nil
+}
+
+// sessionArgs are the create script's arguments for the prepared s.
+func sessionArgs(s Session) []any {
+	return []any{s.ID, s.Email, millis(s.Created), millis(s.Expires), millis(s.LastSeen), s.UserAgent, s.IP}
 }
 
 // LiveSessions implements Store.

@@ -27,18 +27,21 @@ func (s *sqliteStore) record(ctx context.Context, tx *sql.Tx, cs []Change) error
 	if len(cs) == 0 {
 		return nil
 	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO changes (kind, id, expires, data) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
 	for _, c := range cs {
 		var data sql.NullString
 		if c.Token != nil {
 			data = sql.NullString{String: encodeToken(*c.Token), Valid: true}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO changes (kind, id, expires, data) VALUES (?, ?, ?, ?)`,
-			string(c.Kind), c.ID, millis(c.Expires), data)
-		if err != nil {
+		if _, err := insert.ExecContext(ctx, string(c.Kind), c.ID, millis(c.Expires), data); err != nil {
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?`, s.feedLen)
+	_, err = tx.ExecContext(ctx, `DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?`, s.feedLen)
 	return err
 }
 
@@ -62,11 +65,23 @@ func (s *sqliteStore) Snapshot(ctx context.Context, now time.Time) (View, error)
 	if err != nil {
 		return View{}, fmt.Errorf("snapshot: %w", sqliteErr(err))
 	}
-	tokens, err := liveTokens(ctx, tx, "", now)
+	tokens, err := snapshotTokens(ctx, tx, now)
 	if err != nil {
 		return View{}, fmt.Errorf("snapshot: %w", sqliteErr(err))
 	}
 	return View{Ended: ended, Tokens: tokenMap(tokens), Version: v}, nil
+}
+
+// snapshotTokens returns every live token at now in no particular order:
+// unlike Tokens, Snapshot has no use for the order, whose sort was most of
+// its time with 100,000 tokens.
+func snapshotTokens(ctx context.Context, tx *sql.Tx, now time.Time) ([]Token, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens
+		WHERE ended IS NULL AND expires > ?`, millis(now))
+	if err != nil {
+		return nil, err
+	}
+	return scanTokens(rows)
 }
 
 // scanEnded reads (id, expires) rows and closes rows.

@@ -141,8 +141,10 @@ type Store interface {
 	RedeemDeviceCode(ctx context.Context, id string, t Token, now time.Time) (DeviceCode, error)
 
 	// Snapshot returns every session that is ended but not expired at now
-	// and every live token, and the Version of the change feed that they
-	// are current at.
+	// and every live token, and the Version of the change feed to follow
+	// on from: they hold every change up to it, and may hold some made
+	// after it (Redis reads them a page at a time), which Changes then
+	// gives again.
 	Snapshot(ctx context.Context, now time.Time) (View, error)
 
 	// Changes returns the changes made after since, in order, and the

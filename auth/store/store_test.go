@@ -81,6 +81,7 @@ func testStore(t *testing.T, newFixture func(t *testing.T) fixture) {
 		{"Idle", testIdle},
 		{"UserAgent", testUserAgent},
 		{"Snapshot", testSnapshot},
+		{"SnapshotWhileChanging", testSnapshotWhileChanging},
 		{"ChangesFromAnotherStore", testChangesFromAnotherStore},
 		{"ChangesWait", testChangesWait},
 		{"ResyncForeign", testResyncForeign},
@@ -109,6 +110,9 @@ func testStore(t *testing.T, newFixture func(t *testing.T) fixture) {
 		{"DeviceRedeem", testDeviceRedeem},
 		{"DeviceRedeemRace", testDeviceRedeemRace},
 		{"DeviceDurable", testDeviceDurable},
+		{"Import", testImport},
+		{"ImportRefused", testImportRefused},
+		{"ImportMany", testImportMany},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

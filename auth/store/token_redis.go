@@ -13,8 +13,7 @@ func (r *redisStore) CreateToken(ctx context.Context, t Token) error {
 	if err != nil {
 		return fmt.Errorf("create token: %w", err)
 	}
-	v, err := r.runWrite(ctx, r.scripts.createToken, t.ID, t.Email, t.Name, t.Prefix, encodeLists(t.Lists),
-		millis(t.Created), millis(t.Expires), millis(t.LastUsed))
+	v, err := r.runWrite(ctx, r.scripts.createToken, tokenArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("create token: %w", err)
 	}
@@ -22,6 +21,11 @@ func (r *redisStore) CreateToken(ctx context.Context, t Token) error {
 		return errors.New("create token: token id is taken")
 	}
 	return nil
+}
+
+// tokenArgs are the createToken script's arguments for the prepared t.
+func tokenArgs(t Token) []any {
+	return []any{t.ID, t.Email, t.Name, t.Prefix, encodeLists(t.Lists), millis(t.Created), millis(t.Expires), millis(t.LastUsed)}
 }
 
 // Tokens implements Store.

@@ -26,15 +26,27 @@ func (s *sqliteStore) CreateToken(ctx context.Context, t Token) error {
 // insertToken adds the prepared token t, whose id must be new, and records
 // it in the change feed.
 func (s *sqliteStore) insertToken(ctx context.Context, tx *sql.Tx, t Token) error {
-	err := insertNew(ctx, tx, "token", `INSERT INTO tokens (`+tokenCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		t.ID, t.Email, t.Name, t.Prefix, encodeLists(t.Lists), millis(t.Created), millis(t.Expires), nullMillis(t.LastUsed))
-	if err != nil {
+	if err := insertNew(ctx, tx, "token", insertTokenSQL, tokenRow(t)...); err != nil {
 		return err
 	}
+	return s.record(ctx, tx, []Change{tokenMade(t)})
+}
+
+// insertTokenSQL adds a token row, tokenRow's values, unless its id is
+// taken.
+const insertTokenSQL = `INSERT INTO tokens (` + tokenCols + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+
+// tokenRow is the prepared token t as insertTokenSQL's values.
+func tokenRow(t Token) []any {
+	return []any{t.ID, t.Email, t.Name, t.Prefix, encodeLists(t.Lists), millis(t.Created), millis(t.Expires), nullMillis(t.LastUsed)}
+}
+
+// tokenMade is the change that says t was made.
+func tokenMade(t Token) Change {
 	made := t
 	made.LastUsed = time.Time{}
-	return s.record(ctx, tx, []Change{{Kind: TokenMade, ID: t.ID, Expires: t.Expires, Token: &made}})
+	return Change{Kind: TokenMade, ID: t.ID, Expires: t.Expires, Token: &made}
 }
 
 // Tokens implements Store.
